@@ -1,0 +1,347 @@
+//! `bot.toml`: parsed into raw serde shapes, then validated into a [`BotConfig`].
+//!
+//! Every mistake is reported at load time with the file, the line and the key,
+//! never at the first request.
+
+use std::path::{Path, PathBuf};
+
+use docent_protocol::{Appearance, Handoff, Position, Visibility};
+use password_hash::PasswordHash;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::origin::{Origin, OriginPattern};
+
+/// A problem in a bot's configuration, located as precisely as possible.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// A bot's validated settings.
+#[derive(Debug, Clone)]
+pub struct BotConfig {
+    pub id: String,
+    pub name: String,
+    pub visibility: Visibility,
+    pub allowed_origins: Vec<OriginPattern>,
+    pub greeting: String,
+    pub unknown_answer: String,
+    pub handoff: Option<Handoff>,
+    pub appearance: Appearance,
+    pub access: Access,
+}
+
+/// How staff prove they may use an internal bot. Empty for public bots.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// An argon2 hash in PHC string form.
+    pub password_hash: Option<String>,
+    /// SHA-256 digests of the access tokens that are accepted as bearer tokens.
+    pub token_digests: Vec<[u8; 32]>,
+}
+
+impl BotConfig {
+    /// Whether a page on `origin` may use this bot.
+    pub fn allows_origin(&self, origin: &Origin) -> bool {
+        self.allowed_origins.iter().any(|pattern| pattern.matches(origin))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBotConfig {
+    name: Spanned<String>,
+    visibility: Visibility,
+    #[serde(default)]
+    allowed_origins: Vec<Spanned<String>>,
+    greeting: Option<String>,
+    unknown_answer: Option<String>,
+    handoff: Option<RawHandoff>,
+    #[serde(default)]
+    appearance: RawAppearance,
+    access: Option<Spanned<RawAccess>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHandoff {
+    label: String,
+    url: Spanned<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAppearance {
+    accent_color: Option<Spanned<String>>,
+    position: Option<Position>,
+    launcher_label: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccess {
+    password_hash: Option<Spanned<String>>,
+    #[serde(default)]
+    token_sha256: Vec<Spanned<String>>,
+}
+
+const DEFAULT_ACCENT: &str = "#1f6feb";
+const DEFAULT_UNKNOWN_ANSWER: &str = "Sorry, I don't know the answer to that. A person from our team can help you.";
+
+/// Reads and validates `path`, the `bot.toml` of the bot named `id`.
+pub fn load(path: &Path, id: &str) -> Result<BotConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
+        path: path.to_owned(),
+        line: None,
+        message: format!("cannot read bot config: {err}"),
+    })?;
+    parse(path, id, &text)
+}
+
+/// Validates the text of a `bot.toml`; `path` is only used in errors.
+pub fn parse(path: &Path, id: &str, text: &str) -> Result<BotConfig, ConfigError> {
+    let error_at = |span: Option<std::ops::Range<usize>>, message: String| ConfigError {
+        path: path.to_owned(),
+        line: span.map(|span| line_of(text, span.start)),
+        message,
+    };
+    let raw: RawBotConfig = toml::from_str(text).map_err(|err| error_at(err.span(), err.message().to_owned()))?;
+
+    let name = raw.name.get_ref().trim().to_owned();
+    if name.is_empty() {
+        return Err(error_at(Some(raw.name.span()), "`name` must not be empty".into()));
+    }
+
+    let mut allowed_origins = Vec::with_capacity(raw.allowed_origins.len());
+    for entry in &raw.allowed_origins {
+        let pattern = OriginPattern::parse(entry.get_ref().trim())
+            .map_err(|why| error_at(Some(entry.span()), format!("`allowed_origins`: {why}")))?;
+        allowed_origins.push(pattern);
+    }
+
+    let handoff = match raw.handoff {
+        Some(handoff) => {
+            let url = handoff.url.get_ref().trim();
+            if !["https://", "http://", "mailto:"].iter().any(|scheme| url.starts_with(scheme)) {
+                return Err(error_at(
+                    Some(handoff.url.span()),
+                    format!("`handoff.url`: `{url}` must start with https://, http:// or mailto:"),
+                ));
+            }
+            Some(Handoff { label: non_empty_or(handoff.label, "Contact us"), url: url.to_owned() })
+        }
+        None => None,
+    };
+
+    let accent_color = match raw.appearance.accent_color {
+        Some(color) => {
+            let value = color.get_ref().trim().to_ascii_lowercase();
+            if !is_hex_color(&value) {
+                return Err(error_at(
+                    Some(color.span()),
+                    format!("`appearance.accent_color`: `{value}` must be a #rrggbb color"),
+                ));
+            }
+            value
+        }
+        None => DEFAULT_ACCENT.to_owned(),
+    };
+
+    let access = match (raw.visibility, raw.access) {
+        (Visibility::Public, None) => Access::default(),
+        (Visibility::Public, Some(access)) => {
+            return Err(error_at(
+                Some(access.span()),
+                "`access` applies to internal bots only; remove it or set `visibility = \"internal\"`".into(),
+            ));
+        }
+        (Visibility::Internal, None) => {
+            return Err(error_at(
+                None,
+                "an internal bot needs an `[access]` table with `password_hash` or `token_sha256`".into(),
+            ));
+        }
+        (Visibility::Internal, Some(access)) => {
+            let span = access.span();
+            let access = access.into_inner();
+            let password_hash = match access.password_hash {
+                Some(hash) => {
+                    let value = hash.get_ref().trim();
+                    let parsed = PasswordHash::new(value).map_err(|err| {
+                        error_at(Some(hash.span()), format!("`access.password_hash` is not a PHC hash: {err}"))
+                    })?;
+                    if !parsed.algorithm.as_str().starts_with("argon2") {
+                        return Err(error_at(
+                            Some(hash.span()),
+                            "`access.password_hash` must be an argon2 hash (make one with `docent hash-password`)"
+                                .into(),
+                        ));
+                    }
+                    Some(value.to_owned())
+                }
+                None => None,
+            };
+            let mut token_digests = Vec::with_capacity(access.token_sha256.len());
+            for digest in &access.token_sha256 {
+                let bytes = decode_sha256_hex(digest.get_ref().trim()).ok_or_else(|| {
+                    error_at(
+                        Some(digest.span()),
+                        "`access.token_sha256` entries must be 64 hex digits (the SHA-256 of a token)".into(),
+                    )
+                })?;
+                token_digests.push(bytes);
+            }
+            if password_hash.is_none() && token_digests.is_empty() {
+                return Err(error_at(
+                    Some(span),
+                    "`access` needs `password_hash` or at least one `token_sha256`".into(),
+                ));
+            }
+            Access { password_hash, token_digests }
+        }
+    };
+
+    Ok(BotConfig {
+        id: id.to_owned(),
+        greeting: non_empty_or(raw.greeting.unwrap_or_default(), &format!("Hi! I'm {name}. How can I help?")),
+        unknown_answer: non_empty_or(raw.unknown_answer.unwrap_or_default(), DEFAULT_UNKNOWN_ANSWER),
+        appearance: Appearance {
+            accent_color,
+            position: raw.appearance.position.unwrap_or(Position::Right),
+            launcher_label: non_empty_or(raw.appearance.launcher_label.unwrap_or_default(), "Chat"),
+        },
+        name,
+        visibility: raw.visibility,
+        allowed_origins,
+        handoff,
+        access,
+    })
+}
+
+/// Whether `id` may name a bot: it appears in URLs and in the snippet's `data-bot`.
+pub fn is_valid_bot_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn non_empty_or(value: String, default: &str) -> String {
+    let value = value.trim();
+    if value.is_empty() { default.to_owned() } else { value.to_owned() }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes().iter().take(offset).filter(|&&b| b == b'\n').count() + 1
+}
+
+fn is_hex_color(value: &str) -> bool {
+    value.len() == 7 && value.starts_with('#') && value[1..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+fn decode_sha256_hex(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Zb5CzZr2G2z5Wv6KQ3bJ3Fq8m0b6z1oV7l8xQ3r4s5A";
+
+    fn check_error(text: &str, expect: &str) {
+        let err = parse(Path::new("bots/acme/bot.toml"), "acme", text).unwrap_err();
+        assert_eq!(err.to_string(), expect);
+    }
+
+    #[test]
+    fn a_minimal_public_bot_gets_defaults() {
+        let config = parse(
+            Path::new("bot.toml"),
+            "acme",
+            "name = \"Acme\"\nvisibility = \"public\"\nallowed_origins = [\"https://ACME.example/\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.name, "Acme");
+        assert_eq!(config.appearance.accent_color, DEFAULT_ACCENT);
+        assert_eq!(config.appearance.position, Position::Right);
+        assert_eq!(config.allowed_origins[0].to_string(), "https://acme.example");
+        assert!(config.allows_origin(&Origin::parse("https://acme.example").unwrap()));
+        assert!(!config.allows_origin(&Origin::parse("https://other.example").unwrap()));
+    }
+
+    #[test]
+    fn mistakes_are_reported_with_file_line_and_key() {
+        check_error(
+            "name = \"Acme\"\nvisibility = \"public\"\nallowed_origins = [\n  \"https://ok.example\",\n  \"acme.example\",\n]\n",
+            "bots/acme/bot.toml:5: `allowed_origins`: `acme.example` must start with http:// or https://",
+        );
+        check_error(
+            "name = \"Acme\"\nvisibility = \"secret\"\n",
+            "bots/acme/bot.toml:2: unknown variant `secret`, expected `public` or `internal`",
+        );
+        check_error(
+            "name = \"Acme\"\nvisibility = \"public\"\ncolour = \"red\"\n",
+            "bots/acme/bot.toml:3: unknown field `colour`, expected one of `name`, `visibility`, `allowed_origins`, `greeting`, `unknown_answer`, `handoff`, `appearance`, `access`",
+        );
+        check_error("name = \"  \"\nvisibility = \"public\"\n", "bots/acme/bot.toml:1: `name` must not be empty");
+        check_error(
+            "name = \"Acme\"\nvisibility = \"public\"\n[appearance]\naccent_color = \"red\"\n",
+            "bots/acme/bot.toml:4: `appearance.accent_color`: `red` must be a #rrggbb color",
+        );
+        check_error(
+            "name = \"Acme\"\nvisibility = \"public\"\n[handoff]\nlabel = \"x\"\nurl = \"javascript:alert(1)\"\n",
+            "bots/acme/bot.toml:5: `handoff.url`: `javascript:alert(1)` must start with https://, http:// or mailto:",
+        );
+        check_error(
+            "name = \"Acme\"\nvisibility = \"internal\"\n",
+            "bots/acme/bot.toml: an internal bot needs an `[access]` table with `password_hash` or `token_sha256`",
+        );
+        check_error(
+            "name = \"Acme\"\nvisibility = \"internal\"\n[access]\npassword_hash = \"hunter2\"\n",
+            "bots/acme/bot.toml:4: `access.password_hash` is not a PHC hash: PHC string format error",
+        );
+        check_error(
+            "name = \"Acme\"\nvisibility = \"internal\"\n[access]\ntoken_sha256 = [\"abc\"]\n",
+            "bots/acme/bot.toml:4: `access.token_sha256` entries must be 64 hex digits (the SHA-256 of a token)",
+        );
+    }
+
+    #[test]
+    fn internal_bots_accept_argon2_hashes_and_token_digests() {
+        let text = format!(
+            "name = \"Staff\"\nvisibility = \"internal\"\n[access]\npassword_hash = \"{HASH}\"\ntoken_sha256 = [\"{}\"]\n",
+            "ab".repeat(32)
+        );
+        let config = parse(Path::new("bot.toml"), "staff", &text).unwrap();
+        assert_eq!(config.access.password_hash.as_deref(), Some(HASH));
+        assert_eq!(config.access.token_digests, vec![[0xab; 32]]);
+        let public_with_access = parse(
+            Path::new("bot.toml"),
+            "x",
+            &format!("name = \"X\"\nvisibility = \"public\"\n[access]\npassword_hash = \"{HASH}\"\n"),
+        );
+        assert!(public_with_access.unwrap_err().message.contains("internal bots only"));
+    }
+
+    #[test]
+    fn bot_ids_are_url_safe() {
+        for ok in ["acme", "acme-support", "a1", "9lives"] {
+            assert!(is_valid_bot_id(ok), "{ok}");
+        }
+        for bad in ["", "-acme", "Acme", "acme_support", "acme/x", "..", &"a".repeat(65)] {
+            assert!(!is_valid_bot_id(bad), "{bad}");
+        }
+    }
+}

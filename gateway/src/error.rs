@@ -1,0 +1,63 @@
+//! API errors and the one place where they become HTTP statuses and JSON bodies.
+
+use docent_protocol::{ErrorBody, ErrorCode, ErrorDetail};
+use hyper::StatusCode;
+
+/// An error a client sees: a stable code and a message safe to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError { code, message: message.into() }
+    }
+
+    pub fn invalid_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::InvalidRequest, message)
+    }
+
+    pub fn bot_not_found(bot: &str) -> ApiError {
+        ApiError::new(ErrorCode::BotNotFound, format!("no bot named \"{}\"", truncate(bot, 64)))
+    }
+
+    pub fn not_found() -> ApiError {
+        ApiError::new(ErrorCode::NotFound, "no such route")
+    }
+
+    /// A failure inside the gateway. The cause is logged here and never sent.
+    pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!(%cause, "internal error");
+        ApiError::new(ErrorCode::Internal, "the gateway failed to handle this request")
+    }
+
+    /// The HTTP status of each code: the only mapping there is.
+    pub fn status(&self) -> StatusCode {
+        match self.code {
+            ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::OriginNotAllowed => StatusCode::FORBIDDEN,
+            ErrorCode::BotNotFound | ErrorCode::WidgetVersionNotFound | ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON body `{"error":{"code":"…","message":"…"}}`.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody { error: ErrorDetail { code: self.code, message: self.message.clone() } }
+    }
+}
+
+/// Keeps client-supplied text short when it is echoed in an error message.
+pub fn truncate(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}

@@ -1,0 +1,15 @@
+//! The Docent gateway: serves the widget, enforces each bot's CORS allowlist and staff access, and answers.
+//!
+//! Only this crate touches sockets. It loads bots through [`registry`], turns
+//! requests into responses in [`http`] (errors become HTTP in one place,
+//! [`http::error_response`]) and runs them on hyper in [`server`].
+
+pub mod assets;
+pub mod auth;
+pub mod config;
+pub mod demo_page;
+pub mod error;
+pub mod http;
+pub mod origin;
+pub mod registry;
+pub mod server;

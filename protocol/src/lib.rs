@@ -1,0 +1,230 @@
+//! Wire types shared by the widget and the gateway: serde shapes only, no IO.
+//!
+//! Every type here is what travels as JSON between `bundle.js` in a visitor's
+//! browser and the `docent` gateway. The crate compiles for `wasm32` and native.
+
+use serde::{Deserialize, Serialize};
+
+/// The longest chat message, in characters, that the gateway accepts.
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+
+/// `POST /v1/bots/{bot}/messages`: one visitor message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageRequest {
+    pub text: String,
+    /// Absent on the first message of a conversation; the gateway then assigns one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+}
+
+/// The gateway's answer to a [`MessageRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageReply {
+    pub conversation_id: String,
+    pub reply: Reply,
+}
+
+/// What the bot says back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    pub kind: ReplyKind,
+    /// Plain text; the widget renders it as text, never as HTML.
+    pub text: String,
+    /// Where the answer comes from, best first. Empty for [`ReplyKind::Unknown`].
+    pub sources: Vec<Source>,
+    /// A way to reach a person; set when the bot could not answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<Handoff>,
+}
+
+/// How an answer was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyKind {
+    /// A curated question-and-answer pair matched.
+    Faq,
+    /// A passage of a knowledge document matched.
+    Document,
+    /// Nothing in the knowledge base answers the question.
+    Unknown,
+}
+
+/// One source of an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub title: String,
+    /// Path relative to the bot's knowledge folder, with `#anchor` for a section.
+    pub source: String,
+    /// Public `http(s)` address of the source, when the knowledge file names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// A way for the visitor to reach a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handoff {
+    pub label: String,
+    /// An `https:`, `http:` or `mailto:` address.
+    pub url: String,
+}
+
+/// `GET /v1/bots/{bot}/config`: what the widget needs to draw itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WidgetConfig {
+    pub bot: String,
+    pub name: String,
+    pub visibility: Visibility,
+    pub greeting: String,
+    pub appearance: Appearance,
+}
+
+/// Who may talk to a bot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Anyone, on the bot's allowlisted website origins.
+    Public,
+    /// Staff only: a password or an access token is needed.
+    Internal,
+}
+
+/// The widget's look.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appearance {
+    /// `#rrggbb`.
+    pub accent_color: String,
+    pub position: Position,
+    pub launcher_label: String,
+}
+
+/// Which bottom corner the launcher sits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Position {
+    Left,
+    Right,
+}
+
+/// `POST /v1/bots/{bot}/sessions`: staff sign-in to an internal bot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRequest {
+    pub password: String,
+}
+
+/// A bearer token for an internal bot's API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionGrant {
+    pub token: String,
+    /// Seconds until the token stops working.
+    pub expires_in: u64,
+}
+
+/// Every HTTP error body: `{"error":{"code":"…","message":"…"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// The stable code and a human-readable message of an error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// Stable error codes. Clients match on these, never on messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request is malformed: bad JSON, a missing or invalid field.
+    InvalidRequest,
+    /// The request body is larger than the gateway accepts.
+    PayloadTooLarge,
+    /// The body is not `application/json`.
+    UnsupportedMediaType,
+    /// The page's origin is not on the bot's allowlist.
+    OriginNotAllowed,
+    /// No bot has this id.
+    BotNotFound,
+    /// No widget build has this version.
+    WidgetVersionNotFound,
+    /// No route matches the path.
+    NotFound,
+    /// The route exists but not for this method.
+    MethodNotAllowed,
+    /// The internal bot needs a valid bearer token.
+    Unauthorized,
+    /// The password is wrong.
+    InvalidCredentials,
+    /// Too many attempts; retry later.
+    TooManyAttempts,
+    /// Something failed inside the gateway; the logs say what.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::OriginNotAllowed => "origin_not_allowed",
+            ErrorCode::BotNotFound => "bot_not_found",
+            ErrorCode::WidgetVersionNotFound => "widget_version_not_found",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_serialize_as_their_stable_names() {
+        let all = [
+            ErrorCode::InvalidRequest,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::OriginNotAllowed,
+            ErrorCode::BotNotFound,
+            ErrorCode::WidgetVersionNotFound,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::Unauthorized,
+            ErrorCode::InvalidCredentials,
+            ErrorCode::TooManyAttempts,
+            ErrorCode::Internal,
+        ];
+        for code in all {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+        }
+    }
+
+    #[test]
+    fn error_body_has_the_documented_shape() {
+        let body =
+            ErrorBody { error: ErrorDetail { code: ErrorCode::BotNotFound, message: "no bot named \"x\"".into() } };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"error":{"code":"bot_not_found","message":"no bot named \"x\""}}"#
+        );
+    }
+
+    #[test]
+    fn message_request_rejects_unknown_fields() {
+        let err = serde_json::from_str::<MessageRequest>(r#"{"text":"hi","txt":"x"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `txt`"), "{err}");
+        let ok: MessageRequest = serde_json::from_str(r#"{"text":"hi"}"#).unwrap();
+        assert_eq!(ok.conversation_id, None);
+    }
+}

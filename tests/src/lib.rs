@@ -1,0 +1,109 @@
+//! Support for the end-to-end tests: a running gateway and demo site, an HTTP client, and a WebDriver client.
+//!
+//! [`stack`] starts, once per test binary, the real `docent` gateway on the
+//! demo bots and the demo website, each on its own random loopback port, on a
+//! background runtime that outlives every test.
+
+pub mod http;
+pub mod webdriver;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use anyhow::Context;
+use docent_demo_site::Site;
+use docent_gateway::assets::WidgetAssets;
+use docent_gateway::http::AppState;
+use docent_gateway::registry::Registry;
+
+/// The gateway and the demo site, running.
+pub struct Stack {
+    pub gateway: SocketAddr,
+    /// The demo site's port. It is allowlisted as `http://localhost:{port}`;
+    /// the same pages at `http://127.0.0.1:{port}` are an origin that is not.
+    pub site_port: u16,
+    _bots: tempfile::TempDir,
+}
+
+impl Stack {
+    pub fn gateway_url(&self) -> String {
+        format!("http://{}", self.gateway)
+    }
+
+    /// The demo site's origin that the demo bots allow.
+    pub fn allowed_origin(&self) -> String {
+        format!("http://localhost:{}", self.site_port)
+    }
+
+    /// The same site on an origin that no bot allows.
+    pub fn other_origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.site_port)
+    }
+}
+
+/// The password of the demo `handbook` bot, as printed by `cargo xtask demo`.
+pub const HANDBOOK_PASSWORD: &str = "brightwater-staff";
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The shared stack, started on first use.
+pub fn stack() -> &'static Stack {
+    static STACK: OnceLock<Stack> = OnceLock::new();
+    STACK.get_or_init(|| start().unwrap_or_else(|err| panic!("cannot start the gateway and demo site: {err:#}")))
+}
+
+fn start() -> anyhow::Result<Stack> {
+    let root = workspace_root();
+    let site_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let gateway_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let site_port = site_listener.local_addr()?.port();
+    let gateway = gateway_listener.local_addr()?;
+
+    // The demo bots allow the demo site at localhost:8081; point them at this run's port.
+    let bots = tempfile::tempdir()?;
+    copy_tree(&root.join("demo/bots"), bots.path())?;
+    for entry in std::fs::read_dir(bots.path())? {
+        let config = entry?.path().join("bot.toml");
+        let text = std::fs::read_to_string(&config).with_context(|| config.display().to_string())?;
+        std::fs::write(&config, text.replace("http://localhost:8081", &format!("http://localhost:{site_port}")))?;
+    }
+    let registry = Registry::load(bots.path()).map_err(|errors| {
+        anyhow::anyhow!("{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+    })?;
+    let assets = WidgetAssets::from_dir(&root.join("target/widget-dist")).map_err(anyhow::Error::msg)?;
+    let state = Arc::new(AppState::new(registry, assets));
+    let site = Site { root: root.join("demo/site"), gateway: Some(format!("http://{gateway}")) };
+
+    site_listener.set_nonblocking(true)?;
+    gateway_listener.set_nonblocking(true)?;
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime for the test servers");
+        runtime.block_on(async move {
+            let site_listener = tokio::net::TcpListener::from_std(site_listener).expect("site listener");
+            let gateway_listener = tokio::net::TcpListener::from_std(gateway_listener).expect("gateway listener");
+            tokio::spawn(docent_demo_site::serve(site_listener, site, std::future::pending()));
+            let _ = ready_tx.send(());
+            docent_gateway::server::serve(gateway_listener, state, std::future::pending()).await;
+        });
+    });
+    ready_rx.recv().context("the test server thread died")?;
+    Ok(Stack { gateway, site_port, _bots: bots })
+}
+
+fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}

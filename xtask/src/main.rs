@@ -1,0 +1,199 @@
+//! `cargo xtask`: builds, demos, tests and benchmarks Docent from a fresh machine.
+//!
+//! - `dist`: the widget, then a release `docent` with the widget embedded.
+//! - `demo`: the widget and debug binaries, then the gateway on :8080 and the demo site on :8081.
+//! - `test`: fmt, clippy (native and wasm), the widget build, every test incl. headless Chromium.
+//! - `bench`: widget size, in-process answer latency, HTTP throughput under load.
+
+mod bench;
+mod dist;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+const USAGE: &str = "usage: cargo xtask <dist | demo | test | bench>";
+
+fn main() -> std::process::ExitCode {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    let root = workspace_root();
+    let result = match task.as_str() {
+        "dist" => release(&root),
+        "demo" => demo(&root),
+        "test" => test(&root),
+        "bench" => bench::run(&root),
+        _ => {
+            eprintln!("{USAGE}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask {task} failed: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// `cargo` as invoked by the user (`$CARGO`), run from the workspace root.
+fn cargo(root: &Path) -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(root);
+    command
+}
+
+/// Runs `command` to completion, failing on a non-zero exit.
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    let shown = format!("{command:?}");
+    eprintln!("$ {shown}");
+    let status = command.status().with_context(|| format!("cannot start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} exited with {status}");
+    }
+    Ok(())
+}
+
+fn release(root: &Path) -> anyhow::Result<()> {
+    let widget = dist::build_widget(root)?;
+    run(cargo(root)
+        .args(["build", "--release", "-p", "docent-gateway", "--features", "embed-widget"])
+        .env("DOCENT_WIDGET_DIST", &widget.dir))?;
+    println!("widget:  {} ({} bytes, {} gzipped)", widget.dir.display(), widget.raw_bytes, widget.gzip_bytes);
+    println!("gateway: {} (widget embedded)", root.join("target/release/docent").display());
+    Ok(())
+}
+
+/// The demo's fixed addresses, as written in the demo pages and bot configs.
+const DEMO_GATEWAY: &str = "127.0.0.1:8080";
+const DEMO_SITE: &str = "127.0.0.1:8081";
+/// The demo `handbook` bot's password; `demo/bots/handbook/bot.toml` holds its argon2 hash.
+const DEMO_STAFF_PASSWORD: &str = "brightwater-staff";
+
+fn demo(root: &Path) -> anyhow::Result<()> {
+    let widget = dist::build_widget(root)?;
+    run(cargo(root).args(["build", "-p", "docent-gateway", "-p", "docent-demo-site"]))?;
+    let bin = root.join("target/debug");
+    run(Command::new(bin.join("docent")).args(["check", "--bots"]).arg(root.join("demo/bots")))?;
+
+    let mut gateway = Service::spawn(
+        Command::new(bin.join("docent"))
+            .arg("serve")
+            .arg("--bots")
+            .arg(root.join("demo/bots"))
+            .args(["--listen", DEMO_GATEWAY])
+            .arg("--widget-dir")
+            .arg(&widget.dir),
+    )?;
+    let site = Service::spawn(
+        Command::new(bin.join("demo-site")).arg("--site").arg(root.join("demo/site")).args(["--listen", DEMO_SITE]),
+    )?;
+    wait_for_port(DEMO_GATEWAY, &mut gateway)?;
+    println!();
+    println!("Docent demo is running. Ctrl-C stops it.");
+    println!();
+    println!("  Customer website (another origin):  http://localhost:8081/");
+    println!("  Staff intranet page (internal bot): http://localhost:8081/staff.html  password: {DEMO_STAFF_PASSWORD}");
+    println!("  Gateway demo pages:                 http://{DEMO_GATEWAY}/demo/brightwater");
+    println!("                                      http://{DEMO_GATEWAY}/demo/handbook");
+    println!();
+    println!("  Snippet for a page's <head>:");
+    println!(
+        "    <script async src=\"http://{DEMO_GATEWAY}/widget/{}/bundle.js\" data-bot=\"brightwater\"></script>",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!();
+    let status = gateway.child.wait()?;
+    drop(site);
+    if !status.success() {
+        bail!("the gateway exited with {status}");
+    }
+    Ok(())
+}
+
+/// A child process that is killed when dropped, so no server outlives xtask.
+struct Service {
+    child: Child,
+}
+
+impl Service {
+    fn spawn(command: &mut Command) -> anyhow::Result<Service> {
+        let child = command.spawn().with_context(|| format!("cannot start {command:?}"))?;
+        Ok(Service { child })
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until something accepts connections on `address`, or the service exits.
+fn wait_for_port(address: &str, service: &mut Service) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(address).is_ok() {
+            return Ok(());
+        }
+        if let Some(status) = service.child.try_wait()? {
+            bail!("the server for {address} exited with {status} before listening");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("nothing listens on {address} after 120 s")
+}
+
+fn test(root: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    run(cargo(root).args(["fmt", "--all", "--check"]))?;
+    ensure_packages(
+        "the browser tests",
+        &[("chromium", "/usr/bin/chromium"), ("chromium-driver", "/usr/bin/chromedriver")],
+    )?;
+    let widget = dist::build_widget(root)?;
+    run(cargo(root).args([
+        "clippy",
+        "--workspace",
+        "--exclude",
+        "docent-widget",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo(root)
+        .args(["clippy", "-p", "docent-widget", "--target", dist::WASM_TARGET, "--", "-D", "warnings"])
+        .env("CARGO_TARGET_DIR", root.join("target/wasm")))?;
+    run(cargo(root).args(["test", "--workspace", "--exclude", "docent-widget"]))?;
+    println!(
+        "xtask test: all checks passed in {:.0} s (widget {} bytes gzipped)",
+        started.elapsed().as_secs_f64(),
+        widget.gzip_bytes
+    );
+    Ok(())
+}
+
+/// Installs the Debian packages whose files are missing, or names the exact command when not root.
+fn ensure_packages(purpose: &str, needed: &[(&str, &str)]) -> anyhow::Result<()> {
+    let missing: Vec<&str> =
+        needed.iter().filter(|(_, path)| !Path::new(path).exists()).map(|(package, _)| *package).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let install = format!("apt-get install -y {}", missing.join(" "));
+    let is_root = Command::new("id").arg("-u").output().is_ok_and(|out| out.stdout.starts_with(b"0\n"));
+    if !is_root {
+        bail!("{purpose} need {}; run: sudo apt-get update && sudo {install}", missing.join(" "));
+    }
+    eprintln!("installing {} for {purpose}", missing.join(" "));
+    run(Command::new("apt-get").arg("update").arg("-q"))?;
+    run(Command::new("apt-get").args(["install", "-y", "-q"]).args(&missing).env("DEBIAN_FRONTEND", "noninteractive"))
+}
