@@ -310,7 +310,7 @@ mod tests {
         );
         check_error(
             "name = \"Acme\"\nvisibility = \"internal\"\n[access]\npassword_hash = \"hunter2\"\n",
-            "bots/acme/bot.toml:4: `access.password_hash` is not a PHC hash: PHC string format error",
+            "bots/acme/bot.toml:4: `access.password_hash` is not a PHC hash: password hash string missing field",
         );
         check_error(
             "name = \"Acme\"\nvisibility = \"internal\"\n[access]\ntoken_sha256 = [\"abc\"]\n",

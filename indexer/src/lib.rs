@@ -71,7 +71,11 @@
 //!
 //! [`KnowledgeBase::answer`] prefers a Q&A pair, then a passage, and returns
 //! `None` unless one of them covers the question well enough: see
-//! [`Answer::confidence`].
+//! [`Answer::confidence`]. Words that only shape a question ("how do I",
+//! "what", "my", "please") are ignored when judging coverage, so a question
+//! made only of such words, stop words or punctuation gets no answer. A Q&A
+//! pair is judged on its question and other phrasings (words found only in
+//! its answer count half); a passage on its title and text.
 
 mod document;
 mod error;

@@ -239,8 +239,8 @@ fn demo_knowledge_links_land_on_the_demo_site() {
             };
             let (page, anchor) = target.split_once('#').unwrap_or((target, ""));
             let path = demo_path(&format!("demo/site/{page}"));
-            let html = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("{bot}: {url}: {}: {e}", path.display()));
+            let html =
+                std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{bot}: {url}: {}: {e}", path.display()));
             assert!(
                 anchor.is_empty() || html.contains(&format!("id=\"{anchor}\"")),
                 "{bot}: {url}: no element with id {anchor:?} in {page}"

@@ -91,10 +91,10 @@ impl Browser {
     async fn wait_until_ready(&self) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            if let Ok(reply) = send(self.address, Method::GET, "/status", &[], "").await {
-                if reply.json().pointer("/value/ready") == Some(&Value::Bool(true)) {
-                    return Ok(());
-                }
+            if let Ok(reply) = send(self.address, Method::GET, "/status", &[], "").await
+                && reply.json().pointer("/value/ready") == Some(&Value::Bool(true))
+            {
+                return Ok(());
             }
             if Instant::now() > deadline {
                 bail!("chromedriver did not become ready within 15 s");

@@ -8,8 +8,9 @@
 mod bench;
 mod dist;
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -172,28 +173,44 @@ fn test(root: &Path) -> anyhow::Result<()> {
     run(cargo(root)
         .args(["clippy", "-p", "docent-widget", "--target", dist::WASM_TARGET, "--", "-D", "warnings"])
         .env("CARGO_TARGET_DIR", root.join("target/wasm")))?;
-    run(cargo(root).args(["test", "--workspace", "--exclude", "docent-widget"]))?;
+    let (passed, failed) = run_tests(cargo(root).args(["test", "--workspace", "--exclude", "docent-widget"]))?;
     println!(
-        "xtask test: all checks passed in {:.0} s (widget {} bytes gzipped)",
+        "xtask test: fmt, clippy and every test passed in {:.0} s (widget {} bytes gzipped)",
         started.elapsed().as_secs_f64(),
         widget.gzip_bytes
     );
+    println!("tests: {passed} passed, {failed} failed");
     Ok(())
 }
 
-/// Installs the Debian packages whose files are missing, or names the exact command when not root.
-fn ensure_packages(purpose: &str, needed: &[(&str, &str)]) -> anyhow::Result<()> {
-    let missing: Vec<&str> =
-        needed.iter().filter(|(_, path)| !Path::new(path).exists()).map(|(package, _)| *package).collect();
-    if missing.is_empty() {
-        return Ok(());
+/// Runs `cargo test`, echoing its output, and adds up its `test result:` lines.
+fn run_tests(command: &mut Command) -> anyhow::Result<(u64, u64)> {
+    eprintln!("$ {command:?}");
+    let mut child = command.stdout(Stdio::piped()).spawn().context("cannot start cargo test")?;
+    let (mut passed, mut failed) = (0, 0);
+    for line in BufReader::new(child.stdout.take().context("cargo test's output")?).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some(summary) = line.strip_prefix("test result: ") {
+            passed += count_before(summary, " passed");
+            failed += count_before(summary, " failed");
+        }
     }
-    let install = format!("apt-get install -y {}", missing.join(" "));
-    let is_root = Command::new("id").arg("-u").output().is_ok_and(|out| out.stdout.starts_with(b"0\n"));
-    if !is_root {
-        bail!("{purpose} need {}; run: sudo apt-get update && sudo {install}", missing.join(" "));
+    let status = child.wait()?;
+    if !status.success() || failed > 0 {
+        bail!("cargo test failed ({status}): {passed} passed, {failed} failed");
     }
-    eprintln!("installing {} for {purpose}", missing.join(" "));
-    run(Command::new("apt-get").arg("update").arg("-q"))?;
-    run(Command::new("apt-get").args(["install", "-y", "-q"]).args(&missing).env("DEBIAN_FRONTEND", "noninteractive"))
+    if passed == 0 {
+        bail!("cargo test ran no test");
+    }
+    Ok((passed, failed))
+}
+
+/// The number just before `label` in a `test result:` summary.
+fn count_before(summary: &str, label: &str) -> u64 {
+    summary
+        .split(';')
+        .filter_map(|part| part.trim().strip_suffix(label))
+        .find_map(|rest| rest.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0)
 }
