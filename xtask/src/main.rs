@@ -214,3 +214,20 @@ fn count_before(summary: &str, label: &str) -> u64 {
         .find_map(|rest| rest.rsplit(' ').next()?.parse().ok())
         .unwrap_or(0)
 }
+
+/// Installs the Debian packages whose files are missing, or names the exact command when not root.
+fn ensure_packages(purpose: &str, needed: &[(&str, &str)]) -> anyhow::Result<()> {
+    let missing: Vec<&str> =
+        needed.iter().filter(|(_, path)| !Path::new(path).exists()).map(|(package, _)| *package).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let install = format!("apt-get install -y {}", missing.join(" "));
+    let is_root = Command::new("id").arg("-u").output().is_ok_and(|out| out.stdout.starts_with(b"0\n"));
+    if !is_root {
+        bail!("{purpose} need {}; run: sudo apt-get update && sudo {install}", missing.join(" "));
+    }
+    eprintln!("installing {} for {purpose}", missing.join(" "));
+    run(Command::new("apt-get").arg("update").arg("-q"))?;
+    run(Command::new("apt-get").args(["install", "-y", "-q"]).args(&missing).env("DEBIAN_FRONTEND", "noninteractive"))
+}
