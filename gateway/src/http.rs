@@ -14,7 +14,7 @@ use docent_protocol::{
 };
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Body;
-use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -37,18 +37,26 @@ pub struct AppState {
     pub assets: WidgetAssets,
     pub sessions: Sessions,
     pub sign_in_attempts: SignInAttempts,
+    /// Behind a CDN or proxy: the header whose last address is the visitor's.
+    pub client_ip_header: Option<HeaderName>,
 }
 
 impl AppState {
     pub fn new(registry: Registry, assets: WidgetAssets) -> AppState {
-        AppState { registry, assets, sessions: Sessions::default(), sign_in_attempts: SignInAttempts::default() }
+        AppState {
+            registry,
+            assets,
+            sessions: Sessions::default(),
+            sign_in_attempts: SignInAttempts::default(),
+            client_ip_header: None,
+        }
     }
 }
 
 type HttpResponse = Response<Full<Bytes>>;
 
-/// Answers one request from `client`.
-pub async fn handle<B>(state: &AppState, request: Request<B>, client: IpAddr) -> HttpResponse
+/// Answers one request that arrived from the socket address `peer`.
+pub async fn handle<B>(state: &AppState, request: Request<B>, peer: IpAddr) -> HttpResponse
 where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -56,6 +64,7 @@ where
     let started = Instant::now();
     let method = request.method().clone();
     let path = truncate(request.uri().path(), 200);
+    let client = client_address(state.client_ip_header.as_ref(), request.headers(), peer);
     let mut response = route(state, request, client).await;
     response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     tracing::info!(
@@ -96,6 +105,18 @@ where
         }
         _ => error_response(&ApiError::not_found()),
     }
+}
+
+/// The visitor's address: the socket peer, or behind a proxy the last address
+/// in the configured header (the one the proxy itself appended; earlier
+/// entries come from the client and can be forged).
+fn client_address(header: Option<&HeaderName>, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+    header
+        .and_then(|name| headers.get_all(name).iter().next_back())
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit(',').next())
+        .and_then(|last| last.trim().parse().ok())
+        .unwrap_or(peer)
 }
 
 fn is_read(method: &Method) -> bool {
@@ -449,6 +470,17 @@ mod tests {
         assert!(is_same_authority(&origin, "chat.example"));
         assert!(is_same_authority(&origin, "CHAT.example:443"));
         assert!(!is_same_authority(&origin, "evil.example"));
+    }
+
+    #[test]
+    fn the_client_address_comes_from_the_proxy_header_only_when_configured() {
+        let peer: IpAddr = "10.0.0.1".parse().unwrap();
+        let forwarded = headers(&[("x-forwarded-for", "203.0.113.9, 198.51.100.7")]);
+        let name = HeaderName::from_static("x-forwarded-for");
+        assert_eq!(client_address(None, &forwarded, peer), peer);
+        assert_eq!(client_address(Some(&name), &forwarded, peer), "198.51.100.7".parse::<IpAddr>().unwrap());
+        assert_eq!(client_address(Some(&name), &headers(&[("x-forwarded-for", "nonsense")]), peer), peer);
+        assert_eq!(client_address(Some(&name), &headers(&[]), peer), peer);
     }
 
     #[test]

@@ -71,6 +71,10 @@ struct ServeArgs {
     /// Serve the widget from this folder instead of the build embedded in the binary.
     #[arg(long, env = "DOCENT_WIDGET_DIR")]
     widget_dir: Option<PathBuf>,
+    /// Behind a CDN or proxy: the request header whose last address is the visitor's
+    /// (e.g. X-Forwarded-For). Without it, the socket's peer address is used.
+    #[arg(long, env = "DOCENT_CLIENT_IP_HEADER")]
+    client_ip_header: Option<hyper::header::HeaderName>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -204,7 +208,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             println!("  snippet: {}", demo_page::snippet(&base, &bot.config.id));
         }
         println!("docent is listening on {base} (Ctrl-C stops it)");
-        let state = Arc::new(AppState::new(registry, assets));
+        let mut state = AppState::new(registry, assets);
+        state.client_ip_header = args.client_ip_header;
+        let state = Arc::new(state);
         server::serve(listener, state, shutdown_signal()).await;
         anyhow::Ok(())
     })

@@ -202,6 +202,27 @@ fn hard_wrap(sentence: &str) -> Vec<&str> {
     out
 }
 
+/// Asserts a read document's title, url and sections, each as `(anchor, heading, paragraphs)`.
+#[cfg(test)]
+pub(crate) fn assert_document(
+    doc: &Document,
+    title: &str,
+    url: Option<&str>,
+    sections: &[(Option<&str>, Option<&str>, &[&str])],
+) {
+    assert_eq!(doc.title, title);
+    assert_eq!(doc.url.as_deref(), url);
+    let got: Vec<_> = doc
+        .sections
+        .iter()
+        .map(|s| {
+            (s.anchor.as_deref(), s.heading.as_deref(), s.blocks.iter().map(|b| b.text.as_str()).collect::<Vec<_>>())
+        })
+        .collect();
+    let want: Vec<_> = sections.iter().map(|(a, h, p)| (*a, *h, p.to_vec())).collect();
+    assert_eq!(got, want);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -255,26 +255,13 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::assert_document;
 
     /// Reads `html` as `pages/warranty.html` and compares title, url and
     /// each section as `(anchor, heading, paragraphs)`.
     fn check(html: &str, title: &str, url: Option<&str>, sections: &[(Option<&str>, Option<&str>, &[&str])]) {
         let doc = read("pages/warranty.html", "warranty", html).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(doc.title, title);
-        assert_eq!(doc.url.as_deref(), url);
-        let got: Vec<_> = doc
-            .sections
-            .iter()
-            .map(|s| {
-                (
-                    s.anchor.as_deref(),
-                    s.heading.as_deref(),
-                    s.blocks.iter().map(|b| b.text.as_str()).collect::<Vec<_>>(),
-                )
-            })
-            .collect();
-        let want: Vec<_> = sections.iter().map(|(a, h, p)| (*a, *h, p.to_vec())).collect();
-        assert_eq!(got, want);
+        assert_document(&doc, title, url, sections);
     }
 
     #[test]

@@ -143,26 +143,13 @@ fn unquote(value: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::assert_document;
 
     /// Reads `text` as `docs/guide.md` and compares title, url and each
     /// section as `(anchor, heading, paragraphs)`.
     fn check(text: &str, title: &str, url: Option<&str>, sections: &[(Option<&str>, Option<&str>, &[&str])]) {
         let doc = read("docs/guide.md", "guide", text).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(doc.title, title);
-        assert_eq!(doc.url.as_deref(), url);
-        let got: Vec<_> = doc
-            .sections
-            .iter()
-            .map(|s| {
-                (
-                    s.anchor.as_deref(),
-                    s.heading.as_deref(),
-                    s.blocks.iter().map(|b| b.text.as_str()).collect::<Vec<_>>(),
-                )
-            })
-            .collect();
-        let want: Vec<_> = sections.iter().map(|(a, h, p)| (*a, *h, p.to_vec())).collect();
-        assert_eq!(got, want);
+        assert_document(&doc, title, url, sections);
     }
 
     fn check_error(text: &str, message: &str) {
