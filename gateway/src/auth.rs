@@ -12,7 +12,7 @@ use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use password_hash::{PasswordHash, SaltString, rand_core::OsRng};
 use sha2::{Digest, Sha256};
 
-use crate::config::Access;
+use docent_lifecycle::config::Access;
 
 /// How long a session token from a password sign-in stays valid.
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 60 * 60);

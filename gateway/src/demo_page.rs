@@ -6,7 +6,7 @@ use hyper::Response;
 use hyper::header::{self, HeaderValue};
 
 use crate::assets::WIDGET_VERSION;
-use crate::config::BotConfig;
+use docent_lifecycle::config::BotConfig;
 
 /// The policy the demo page runs under: the widget must work with nothing looser.
 const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; \

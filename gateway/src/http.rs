@@ -23,8 +23,8 @@ use crate::assets::{Asset, WIDGET_VERSION, WidgetAssets};
 use crate::auth::{self, Sessions, SignInAttempts};
 use crate::demo_page;
 use crate::error::{ApiError, truncate};
-use crate::origin::Origin;
 use crate::registry::{Bot, Registry};
+use docent_lifecycle::origin::Origin;
 
 /// The largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;

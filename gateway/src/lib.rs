@@ -6,10 +6,9 @@
 
 pub mod assets;
 pub mod auth;
-pub mod config;
 pub mod demo_page;
 pub mod error;
 pub mod http;
-pub mod origin;
 pub mod registry;
+pub mod serve;
 pub mod server;

@@ -1,18 +1,14 @@
 //! The `docent` command: serve the bots, check them, or search and ask one from the shell.
 
 use std::io::{BufRead, Write};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use docent_gateway::assets::WidgetAssets;
-use docent_gateway::http::AppState;
-use docent_gateway::registry::{Bot, Registry};
-use docent_gateway::{auth, config, demo_page, server};
+use docent_gateway::registry::Bot;
+use docent_gateway::{auth, serve};
+use docent_lifecycle::config;
 use docent_protocol::MessageReply;
-use tokio::net::TcpListener;
 
 #[derive(Parser)]
 #[command(name = "docent", version, about = "Docent: an embeddable chat widget and its gateway")]
@@ -24,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the widget and every bot in the bots folder.
-    Serve(ServeArgs),
+    Serve(serve::ServeArgs),
     /// Load every bot's config and knowledge, report all problems, and print a summary.
     Check(BotsArg),
     /// Print the ranked knowledge-base hits for a query, to debug search.
@@ -61,22 +57,6 @@ struct BotsArg {
     dir: PathBuf,
 }
 
-#[derive(Args)]
-struct ServeArgs {
-    #[command(flatten)]
-    bots: BotsArg,
-    /// The address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080", env = "DOCENT_LISTEN")]
-    listen: SocketAddr,
-    /// Serve the widget from this folder instead of the build embedded in the binary.
-    #[arg(long, env = "DOCENT_WIDGET_DIR")]
-    widget_dir: Option<PathBuf>,
-    /// Behind a CDN or proxy: the request header whose last address is the visitor's
-    /// (e.g. X-Forwarded-For). Without it, the socket's peer address is used.
-    #[arg(long, env = "DOCENT_CLIENT_IP_HEADER")]
-    client_ip_header: Option<hyper::header::HeaderName>,
-}
-
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -97,9 +77,9 @@ fn main() -> std::process::ExitCode {
 
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve::run(args),
         Command::Check(bots) => {
-            let registry = load_registry(&bots.dir)?;
+            let registry = serve::load_registry(&bots.dir)?;
             for bot in registry.iter() {
                 let stats = bot.knowledge.stats();
                 println!(
@@ -163,13 +143,6 @@ fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
-fn load_registry(dir: &Path) -> anyhow::Result<Registry> {
-    Registry::load(dir).map_err(|errors| {
-        let list: Vec<String> = errors.iter().map(|err| format!("  {err}")).collect();
-        anyhow::anyhow!("cannot load the bots in {}:\n{}", dir.display(), list.join("\n"))
-    })
-}
-
 fn load_bot(bots_dir: &Path, id: &str) -> anyhow::Result<Bot> {
     if !config::is_valid_bot_id(id) {
         bail!("\"{id}\" is not a bot id: ids are lowercase letters, digits and '-'");
@@ -179,68 +152,4 @@ fn load_bot(bots_dir: &Path, id: &str) -> anyhow::Result<Bot> {
         bail!("no bot named \"{id}\" in {}", bots_dir.display());
     }
     Ok(Bot::load(&dir)?)
-}
-
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let assets = match (&args.widget_dir, WidgetAssets::embedded()) {
-        (Some(dir), _) => WidgetAssets::from_dir(dir),
-        (None, Some(embedded)) => Ok(embedded),
-        (None, None) => WidgetAssets::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/widget-dist")),
-    }
-    .map_err(anyhow::Error::msg)?;
-    let registry = load_registry(&args.bots.dir)?;
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let listener =
-            TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
-        let address = listener.local_addr()?;
-        let base = format!("http://{address}");
-        for bot in registry.iter() {
-            let stats = bot.knowledge.stats();
-            tracing::info!(
-                bot = %bot.config.id,
-                visibility = ?bot.config.visibility,
-                qa_pairs = stats.qa_pairs,
-                passages = stats.passages,
-                "bot loaded"
-            );
-            println!("bot {:<12} demo page {base}/demo/{}", bot.config.id, bot.config.id);
-            println!("  snippet: {}", demo_page::snippet(&base, &bot.config.id));
-        }
-        println!("docent is listening on {base} (Ctrl-C stops it)");
-        let mut state = AppState::new(registry, assets);
-        state.client_ip_header = args.client_ip_header;
-        let state = Arc::new(state);
-        server::serve(listener, state, shutdown_signal()).await;
-        anyhow::Ok(())
-    })
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(%err, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(%err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
 }

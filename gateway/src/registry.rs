@@ -7,7 +7,7 @@ use std::sync::Arc;
 use docent_indexer::KnowledgeBase;
 use docent_protocol::{Reply, ReplyKind};
 
-use crate::config::{self, BotConfig};
+use docent_lifecycle::config::{self, BotConfig};
 
 /// A bot ready to answer: its settings and its indexed knowledge.
 pub struct Bot {
