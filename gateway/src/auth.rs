@@ -12,7 +12,7 @@ use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use password_hash::{PasswordHash, SaltString, rand_core::OsRng};
 use sha2::{Digest, Sha256};
 
-use docent_lifecycle::config::Access;
+use docent_store::{AccessToken, Timestamp};
 
 /// How long a session token from a password sign-in stays valid.
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 60 * 60);
@@ -45,7 +45,7 @@ pub fn new_token() -> Result<String, getrandom::Error> {
 pub fn random_hex<const N: usize>() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&bytes))
 }
 
 /// Live sessions, by token digest.
@@ -79,10 +79,18 @@ impl Sessions {
     }
 }
 
-/// Whether `token` opens `bot`: a configured access token or a live session.
-pub fn is_authorized(sessions: &Sessions, bot: &str, access: &Access, token: &str) -> bool {
+/// Whether `token` opens `bot` at `now`: one of its unexpired, unrevoked access tokens, or a
+/// live session.
+pub fn is_authorized(sessions: &Sessions, bot: &str, tokens: &[AccessToken], token: &str, now: Timestamp) -> bool {
     let digest = token_digest(token);
-    access.token_digests.contains(&digest) || sessions.is_valid(bot, &digest)
+    let hex = hex(&digest);
+    tokens.iter().any(|known| known.bot == bot && known.digest == hex && known.is_valid_at(now))
+        || sessions.is_valid(bot, &digest)
+}
+
+/// Lowercase hex, as the store keeps token digests.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Counts failed sign-ins per bot and client address to slow down guessing.
@@ -134,20 +142,30 @@ mod tests {
     #[test]
     fn sessions_open_only_their_own_bot() {
         let sessions = Sessions::default();
-        let access = Access::default();
         let token = sessions.start("handbook").unwrap();
         assert!(token.starts_with("dct_") && token.len() == 68);
-        assert!(is_authorized(&sessions, "handbook", &access, &token));
-        assert!(!is_authorized(&sessions, "other", &access, &token));
-        assert!(!is_authorized(&sessions, "handbook", &access, "dct_guess"));
+        assert!(is_authorized(&sessions, "handbook", &[], &token, 0));
+        assert!(!is_authorized(&sessions, "other", &[], &token, 0));
+        assert!(!is_authorized(&sessions, "handbook", &[], "dct_guess", 0));
     }
 
     #[test]
-    fn configured_access_tokens_are_matched_by_digest() {
-        let access = Access { password_hash: None, token_digests: vec![token_digest("s3cret-token")] };
+    fn access_tokens_are_matched_by_digest_until_they_expire_or_are_revoked() {
+        let token = |expires_at, revoked_at| AccessToken {
+            bot: "handbook".into(),
+            name: "kiosk".into(),
+            digest: hex(&token_digest("s3cret-token")),
+            created_at: 0,
+            expires_at,
+            revoked_at,
+        };
         let sessions = Sessions::default();
-        assert!(is_authorized(&sessions, "handbook", &access, "s3cret-token"));
-        assert!(!is_authorized(&sessions, "handbook", &access, "s3cret-tokem"));
+        let valid = [token(Some(100), None)];
+        assert!(is_authorized(&sessions, "handbook", &valid, "s3cret-token", 99));
+        assert!(!is_authorized(&sessions, "handbook", &valid, "s3cret-tokem", 99));
+        assert!(!is_authorized(&sessions, "handbook", &valid, "s3cret-token", 100), "expired at its second");
+        assert!(!is_authorized(&sessions, "other", &valid, "s3cret-token", 99), "tokens open their own bot only");
+        assert!(!is_authorized(&sessions, "handbook", &[token(None, Some(5))], "s3cret-token", 6));
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! `GET /demo/{bot}`: the gateway's own test page for a bot, with the snippet and a strict CSP.
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::Response;
 use hyper::header::{self, HeaderValue};
 
 use crate::assets::WIDGET_VERSION;
+use crate::http::{HttpResponse, full_body};
 use docent_lifecycle::config::BotConfig;
 
 /// The policy the demo page runs under: the widget must work with nothing looser.
@@ -20,7 +19,7 @@ pub fn snippet(gateway_url: &str, bot: &str) -> String {
     )
 }
 
-pub fn render(config: &BotConfig) -> Response<Full<Bytes>> {
+pub fn render(config: &BotConfig) -> HttpResponse {
     let name = escape(&config.name);
     let snippet_tag = snippet("", &config.id);
     let shown_snippet = escape(&snippet("https://YOUR-GATEWAY", &config.id));
@@ -45,7 +44,7 @@ pub fn render(config: &BotConfig) -> Response<Full<Bytes>> {
 "#,
         id = escape(&config.id),
     );
-    let mut response = Response::new(Full::new(Bytes::from(html)));
+    let mut response = Response::new(full_body(html));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));

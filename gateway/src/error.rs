@@ -43,7 +43,10 @@ impl ApiError {
             ErrorCode::BotNotFound | ErrorCode::WidgetVersionNotFound | ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::TooManyAttempts | ErrorCode::MessageLimitReached => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::BotOffline | ErrorCode::PlanExpired => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::DeployInProgress | ErrorCode::CannotDeploy => StatusCode::CONFLICT,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -59,5 +62,22 @@ pub fn truncate(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),
+    }
+}
+
+/// How lifecycle failures reach an operator through the admin API and console. Their messages
+/// are meant for operators (they name files and settings); store and disk failures stay in the log.
+impl From<docent_lifecycle::Error> for ApiError {
+    fn from(err: docent_lifecycle::Error) -> ApiError {
+        use docent_lifecycle::Error;
+        match err {
+            Error::CannotDeploy { .. } | Error::TestsFailed { .. } | Error::Config(_) | Error::Knowledge { .. } => {
+                ApiError::new(ErrorCode::CannotDeploy, err.to_string())
+            }
+            Error::Busy(_) => ApiError::new(ErrorCode::DeployInProgress, err.to_string()),
+            Error::UnknownBot(_) => ApiError::new(ErrorCode::BotNotFound, err.to_string()),
+            Error::Refused(_) => ApiError::invalid_request(err.to_string()),
+            Error::Store(_) | Error::Io { .. } => ApiError::internal(&err),
+        }
     }
 }

@@ -9,6 +9,8 @@ pub mod auth;
 pub mod demo_page;
 pub mod error;
 pub mod http;
+pub mod live;
+pub mod options;
 pub mod registry;
 pub mod serve;
 pub mod server;

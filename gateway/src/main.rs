@@ -1,14 +1,17 @@
-//! The `docent` command: serve the bots, check them, or search and ask one from the shell.
+//! The `docent` command: serve the bots, and check, train, deploy and manage them from the shell.
+//!
+//! Exit codes: 0 success (and `check`: ready to deploy), 1 error, 2 bad arguments,
+//! 10 `check`: needs update (outdated), 20 `check`: cannot deploy.
+
+mod cli;
 
 use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand};
-use docent_gateway::registry::Bot;
+use clap::{Parser, Subcommand};
 use docent_gateway::{auth, serve};
-use docent_lifecycle::config;
-use docent_protocol::MessageReply;
+
+use cli::{AccessCommand, AdminCommand, Env, PlanCommand};
 
 #[derive(Parser)]
 #[command(name = "docent", version, about = "Docent: an embeddable chat widget and its gateway")]
@@ -21,40 +24,138 @@ struct Cli {
 enum Command {
     /// Serve the widget and every bot in the bots folder.
     Serve(serve::ServeArgs),
-    /// Load every bot's config and knowledge, report all problems, and print a summary.
-    Check(BotsArg),
+    /// Check whether bots are ready to deploy (exit 0), outdated (10) or cannot be deployed (20).
+    Check {
+        /// The bot; every bot in the bots folder when left out.
+        bot: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// Build a generation of a bot from its sources, without making it live.
+    Train {
+        bot: String,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// Deploy a bot now (progress per phase), or schedule the deploy with --at.
+    Deploy {
+        bot: String,
+        /// When to deploy (UTC): 2026-11-25T02:00:00Z, "2026-11-25 02:00", or a delay like +30m.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// Show Deployed, Updating, Offline, Outdated or Scheduled, the live generation, and who deployed it.
+    Status {
+        bot: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// List a bot's past deploys and the generations kept on disk.
+    History {
+        bot: String,
+        /// How many deploys to list.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// Make an earlier generation live again (the previous one by default): no rebuild.
+    Rollback {
+        bot: String,
+        /// The generation to go back to.
+        #[arg(long)]
+        to: Option<u64>,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// Put a bot online now, or at --at (exact to the second).
+    Activate {
+        bot: String,
+        #[arg(long)]
+        at: Option<String>,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// Take a bot offline: it answers 503 bot_offline until activated.
+    Deactivate {
+        bot: String,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// List scheduled deploys and activations.
+    Schedules {
+        bot: Option<String>,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// Cancel a pending schedule by its number.
+    Unschedule {
+        id: i64,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// Run-time access of a bot: visibility, password, access tokens.
+    Access {
+        bot: String,
+        #[command(subcommand)]
+        command: AccessCommand,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// A bot's plan: message and storage limits, expiry, and this month's use.
+    Plan {
+        bot: String,
+        #[command(subcommand)]
+        command: PlanCommand,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// Admin tokens for the console and the admin API.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// Show the audit log, newest first.
+    Audit {
+        bot: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// Write the store and the live artifacts to FILE (a tar), or with --verify prove FILE restores.
+    Backup {
+        file: std::path::PathBuf,
+        /// Restore FILE into a temporary directory and open every live generation.
+        #[arg(long)]
+        verify: bool,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// Restore a backup into the (empty or new) data directory.
+    Restore {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        env: Env,
+    },
     /// Print the ranked knowledge-base hits for a query, to debug search.
-    Search {
-        bot: String,
-        query: String,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// How many hits to print.
-        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=100))]
-        top: u16,
-        #[command(flatten)]
-        bots: BotsArg,
-    },
+    Search(cli::debug::SearchArgs),
     /// Print the reply the widget would receive for a question.
-    Ask {
-        bot: String,
-        question: String,
-        /// Print the JSON body exactly as the HTTP API sends it.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        bots: BotsArg,
-    },
+    Ask(cli::debug::AskArgs),
     /// Read a password from standard input and print its argon2 hash for `bot.toml`.
     HashPassword,
-}
-
-#[derive(Args)]
-struct BotsArg {
-    /// The bots folder: one folder per bot, named by its id.
-    #[arg(long = "bots", default_value = "bots", env = "DOCENT_BOTS")]
-    dir: PathBuf,
 }
 
 fn main() -> std::process::ExitCode {
@@ -62,12 +163,12 @@ fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DOCENT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,docent=info")),
         )
         .with_writer(std::io::stderr)
         .init();
     match run(cli.command) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => std::process::ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {err:#}");
             std::process::ExitCode::FAILURE
@@ -75,58 +176,27 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run(command: Command) -> anyhow::Result<()> {
+fn run(command: Command) -> anyhow::Result<u8> {
     match command {
-        Command::Serve(args) => serve::run(args),
-        Command::Check(bots) => {
-            let registry = serve::load_registry(&bots.dir)?;
-            for bot in registry.iter() {
-                let stats = bot.knowledge.stats();
-                println!(
-                    "{}: {} ({:?}), {} Q&A pairs, {} documents, {} passages, {} files skipped",
-                    bot.config.id,
-                    bot.config.name,
-                    bot.config.visibility,
-                    stats.qa_pairs,
-                    stats.documents,
-                    stats.passages,
-                    stats.skipped.len()
-                );
-            }
-            Ok(())
-        }
-        Command::Search { bot, query, json, top, bots } => {
-            let bot = load_bot(&bots.dir, &bot)?;
-            let hits = bot.knowledge.search(&query, usize::from(top))?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&hits)?);
-            } else if hits.is_empty() {
-                println!("no hits");
-            } else {
-                for (rank, hit) in hits.iter().enumerate() {
-                    println!("{:>2}. {:>7.3}  {:?}  {}  {}", rank + 1, hit.score, hit.kind, hit.source, hit.title);
-                    println!("              {}", hit.snippet);
-                }
-            }
-            Ok(())
-        }
-        Command::Ask { bot, question, json, bots } => {
-            let bot = load_bot(&bots.dir, &bot)?;
-            let reply = bot.reply(&question)?;
-            if json {
-                let conversation_id = format!("c_{}", auth::random_hex::<16>()?);
-                println!("{}", serde_json::to_string_pretty(&MessageReply { conversation_id, reply })?);
-            } else {
-                println!("[{:?}] {}", reply.kind, reply.text);
-                for source in &reply.sources {
-                    println!("  source: {} ({})", source.title, source.url.as_deref().unwrap_or(&source.source));
-                }
-                if let Some(handoff) = &reply.handoff {
-                    println!("  handoff: {} <{}>", handoff.label, handoff.url);
-                }
-            }
-            Ok(())
-        }
+        Command::Serve(args) => serve::run(args).map(|()| 0),
+        Command::Check { bot, json, env } => cli::manage::check(&env, bot.as_deref(), json),
+        Command::Train { bot, env } => cli::manage::train(&env, &bot).map(|()| 0),
+        Command::Deploy { bot, at, json, env } => cli::manage::deploy(&env, &bot, at.as_deref(), json).map(|()| 0),
+        Command::Status { bot, json, env } => cli::manage::status(&env, bot.as_deref(), json).map(|()| 0),
+        Command::History { bot, limit, json, env } => cli::manage::history(&env, &bot, limit, json).map(|()| 0),
+        Command::Rollback { bot, to, env } => cli::manage::rollback(&env, &bot, to).map(|()| 0),
+        Command::Activate { bot, at, env } => cli::manage::activate(&env, &bot, at.as_deref()).map(|()| 0),
+        Command::Deactivate { bot, env } => cli::manage::deactivate(&env, &bot).map(|()| 0),
+        Command::Schedules { bot, env } => cli::manage::schedules(&env, bot.as_deref()).map(|()| 0),
+        Command::Unschedule { id, env } => cli::manage::unschedule(&env, id).map(|()| 0),
+        Command::Access { bot, command, env } => cli::settings::access(&env, &bot, command).map(|()| 0),
+        Command::Plan { bot, command, env } => cli::settings::plan(&env, &bot, command).map(|()| 0),
+        Command::Admin { command, env } => cli::settings::admin(&env, command).map(|()| 0),
+        Command::Audit { bot, limit, env } => cli::settings::audit(&env, bot.as_deref(), limit).map(|()| 0),
+        Command::Backup { file, verify, env } => cli::settings::backup(&env, &file, verify).map(|()| 0),
+        Command::Restore { file, env } => cli::settings::restore(&env, &file).map(|()| 0),
+        Command::Search(args) => cli::debug::search(args).map(|()| 0),
+        Command::Ask(args) => cli::debug::ask(args).map(|()| 0),
         Command::HashPassword => {
             eprintln!("reading the password from standard input (one line)");
             let mut line = String::new();
@@ -138,18 +208,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             let hash = auth::hash_password(password).map_err(|err| anyhow::anyhow!("cannot hash: {err}"))?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{hash}")?;
-            Ok(())
+            Ok(0)
         }
     }
-}
-
-fn load_bot(bots_dir: &Path, id: &str) -> anyhow::Result<Bot> {
-    if !config::is_valid_bot_id(id) {
-        bail!("\"{id}\" is not a bot id: ids are lowercase letters, digits and '-'");
-    }
-    let dir = bots_dir.join(id);
-    if !dir.is_dir() {
-        bail!("no bot named \"{id}\" in {}", bots_dir.display());
-    }
-    Ok(Bot::load(&dir)?)
 }

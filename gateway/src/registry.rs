@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use docent_indexer::KnowledgeBase;
+use docent_indexer::{BuildOptions, KnowledgeBase, SearchSettings};
 use docent_protocol::{Reply, ReplyKind};
 
 use docent_lifecycle::config::{self, BotConfig};
@@ -30,8 +30,10 @@ impl Bot {
         if !knowledge_dir.is_dir() {
             return Err(LoadError::at(&knowledge_dir, "missing knowledge folder"));
         }
-        let knowledge =
-            KnowledgeBase::build(&knowledge_dir).map_err(|err| LoadError::at(&knowledge_dir, &err.to_string()))?;
+        let settings = SearchSettings::default();
+        let options = BuildOptions { settings: &settings, embedder: None, embedding_cache: None };
+        let knowledge = KnowledgeBase::build(&knowledge_dir, &options)
+            .map_err(|err| LoadError::at(&knowledge_dir, &err.to_string()))?;
         Ok(Bot { config, knowledge })
     }
 

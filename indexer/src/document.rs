@@ -21,6 +21,10 @@ pub(crate) struct Section {
     pub(crate) heading: Option<String>,
     /// Anchor of the heading; `None` exactly when `heading` is.
     pub(crate) anchor: Option<String>,
+    /// Heading level, 1 to 6; 0 for text before the first heading.
+    pub(crate) level: u8,
+    /// 1-based line of the heading, when known.
+    pub(crate) line: Option<usize>,
     pub(crate) blocks: Vec<Block>,
 }
 
@@ -36,7 +40,8 @@ pub(crate) struct Block {
 pub(crate) struct Passage {
     /// `relpath#anchor`, or `relpath` for text before the first heading.
     pub(crate) source: String,
-    /// `Doc title › Heading`, or the document title alone.
+    /// The section's heading (`Doc title › Heading` when the heading alone
+    /// is ambiguous), or the document title for text before any heading.
     pub(crate) title: String,
     pub(crate) url: Option<String>,
     pub(crate) text: String,
@@ -52,19 +57,20 @@ pub(crate) struct SectionBuilder {
 impl SectionBuilder {
     pub(crate) fn new() -> SectionBuilder {
         SectionBuilder {
-            sections: vec![Section { heading: None, anchor: None, blocks: Vec::new() }],
+            sections: vec![Section { heading: None, anchor: None, level: 0, line: None, blocks: Vec::new() }],
             anchors: Anchors::new(Repeat::FromOne),
         }
     }
 
-    /// Starts a section under `heading`; its anchor is `id` when given, else
-    /// the heading's slug (made unique within the document).
-    pub(crate) fn heading(&mut self, heading: String, id: Option<String>) {
+    /// Starts a section under `heading` of `level` (1-6) found at `line`;
+    /// its anchor is `id` when given, else the heading's slug (made unique
+    /// within the document).
+    pub(crate) fn heading(&mut self, heading: String, id: Option<String>, level: u8, line: Option<usize>) {
         let anchor = match id {
             Some(id) => id,
             None => self.anchors.unique_slug(&heading),
         };
-        self.sections.push(Section { heading: Some(heading), anchor: Some(anchor), blocks: Vec::new() });
+        self.sections.push(Section { heading: Some(heading), anchor: Some(anchor), level, line, blocks: Vec::new() });
     }
 
     /// Adds a paragraph (whitespace already collapsed); empty text is ignored.
@@ -83,8 +89,19 @@ impl SectionBuilder {
 }
 
 impl Document {
-    /// Splits every section into passages of whole paragraphs.
-    pub(crate) fn passages(&self, relpath: &str) -> Vec<Passage> {
+    /// Headed sections with no text and no deeper section below them: a
+    /// heading with nothing under it, worth a warning.
+    pub(crate) fn empty_sections(&self) -> impl Iterator<Item = &Section> {
+        self.sections.iter().enumerate().filter_map(|(i, section)| {
+            let has_subsection = self.sections.get(i + 1).is_some_and(|next| next.level > section.level);
+            (section.heading.is_some() && section.blocks.is_empty() && !has_subsection).then_some(section)
+        })
+    }
+
+    /// Splits every section into passages of whole paragraphs. A passage's
+    /// title is its section's heading, prefixed with the document title
+    /// (`Doc title › Heading`) when `ambiguous` says the heading alone is.
+    pub(crate) fn passages(&self, relpath: &str, ambiguous: impl Fn(&str) -> bool) -> Vec<Passage> {
         let mut out = Vec::new();
         for section in &self.sections {
             let (source, url) = match &section.anchor {
@@ -94,8 +111,9 @@ impl Document {
                 None => (relpath.to_owned(), self.url.clone()),
             };
             let title = match &section.heading {
-                Some(heading) if *heading != self.title => format!("{} › {heading}", self.title),
-                _ => self.title.clone(),
+                Some(heading) if *heading != self.title && ambiguous(heading) => format!("{} › {heading}", self.title),
+                Some(heading) => heading.clone(),
+                None => self.title.clone(),
             };
             for text in pack(&section.blocks) {
                 out.push(Passage { source: source.clone(), title: title.clone(), url: url.clone(), text });
@@ -264,37 +282,72 @@ mod tests {
         check_pack(&[para(&unbroken)], &[800, 800, 400]);
     }
 
-    #[test]
-    fn passages_carry_sources_titles_and_urls() {
-        let doc = Document {
+    fn section(heading: Option<&str>, level: u8, blocks: Vec<Block>) -> Section {
+        Section {
+            heading: heading.map(str::to_owned),
+            anchor: heading.map(crate::util::slug),
+            level,
+            line: Some(usize::from(level) + 1),
+            blocks,
+        }
+    }
+
+    fn shipping() -> Document {
+        Document {
             title: "Shipping".into(),
             url: Some("http://localhost:8081/support.html#old".into()),
             sections: vec![
-                Section { heading: None, anchor: None, blocks: vec![para("Intro.")] },
-                Section {
-                    heading: Some("Shipping".into()),
-                    anchor: Some("shipping".into()),
-                    blocks: vec![para("Same as title.")],
-                },
-                Section {
-                    heading: Some("Costs".into()),
-                    anchor: Some("costs".into()),
-                    blocks: vec![para("Free over $50.")],
-                },
-                Section { heading: Some("Empty".into()), anchor: Some("empty".into()), blocks: vec![] },
+                section(None, 0, vec![para("Intro.")]),
+                section(Some("Shipping"), 1, vec![para("Same as title.")]),
+                section(Some("Costs"), 2, vec![para("Free over $50.")]),
+                section(Some("Returns"), 2, vec![]),
+                section(Some("Abroad"), 3, vec![para("Later.")]),
+                section(Some("Empty"), 2, vec![]),
             ],
-        };
+        }
+    }
+
+    /// Compares the passages' `(source, title, url)` when `ambiguous` headings are those listed.
+    fn check_passages(doc: &Document, ambiguous: &[&str], want: &[(&str, &str, &str)]) {
         let got: Vec<_> = doc
-            .passages("docs/shipping.md")
+            .passages("docs/shipping.md", |heading| ambiguous.contains(&heading))
             .into_iter()
             .map(|p| (p.source, p.title, p.url.unwrap_or_default()))
             .collect();
-        let want = [
-            ("docs/shipping.md", "Shipping", "http://localhost:8081/support.html#old"),
-            ("docs/shipping.md#shipping", "Shipping", "http://localhost:8081/support.html#shipping"),
-            ("docs/shipping.md#costs", "Shipping › Costs", "http://localhost:8081/support.html#costs"),
-        ];
         let want: Vec<_> = want.iter().map(|(s, t, u)| (s.to_string(), t.to_string(), u.to_string())).collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn passages_carry_sources_titles_and_urls() {
+        let url = |anchor: &str| format!("http://localhost:8081/support.html#{anchor}");
+        let (old, ship, costs, abroad) = (url("old"), url("shipping"), url("costs"), url("abroad"));
+        check_passages(
+            &shipping(),
+            &[],
+            &[
+                ("docs/shipping.md", "Shipping", &old),
+                ("docs/shipping.md#shipping", "Shipping", &ship),
+                ("docs/shipping.md#costs", "Costs", &costs),
+                ("docs/shipping.md#abroad", "Abroad", &abroad),
+            ],
+        );
+        check_passages(
+            &shipping(),
+            &["Shipping", "Costs"],
+            &[
+                ("docs/shipping.md", "Shipping", &old),
+                ("docs/shipping.md#shipping", "Shipping", &ship),
+                ("docs/shipping.md#costs", "Shipping › Costs", &costs),
+                ("docs/shipping.md#abroad", "Abroad", &abroad),
+            ],
+        );
+    }
+
+    #[test]
+    fn empty_sections_are_leaves_without_text() {
+        let doc = shipping();
+        let empty: Vec<_> = doc.empty_sections().map(|s| (s.heading.as_deref(), s.line)).collect();
+        assert_eq!(empty, [(Some("Empty"), Some(3))]);
     }
 }

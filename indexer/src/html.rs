@@ -1,5 +1,14 @@
 //! Reads an HTML knowledge file with html5ever's tokenizer (no tree builder):
 //! title, canonical URL and sections split at `h1`–`h6`.
+//!
+//! Reading happens in two steps. The tokenizer sink keeps a stack of open
+//! elements (enough to know what a piece of text is inside) and records the
+//! page's content as a flat list of [`Item`]s, headings and paragraph-like
+//! blocks, each marked with whether it was inside `<main>` and inside a
+//! `<form>`. Then [`read`] picks the items worth indexing (the main content
+//! when the page marks it) and builds the sections. Recognising FAQ
+//! structures (`<details>`, `<dl>`, schema.org `FAQPage`) belongs in that
+//! second step, over the same items.
 
 use std::cell::RefCell;
 
@@ -8,11 +17,34 @@ use html5ever::tokenizer::states::RawKind;
 use html5ever::tokenizer::{BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts};
 
 use crate::document::{Document, SectionBuilder};
+use crate::report::Notes;
 use crate::util::{check_url, collapse_whitespace};
-use crate::{Error, Result};
 
-/// Elements whose text never reaches the index.
-const SKIPPED: &[&str] = &["script", "style", "noscript", "template", "nav", "header", "footer", "svg"];
+/// Elements whose content never reaches the index: code, media, forms'
+/// controls and the page chrome around the content.
+const DROPPED: &[&str] = &[
+    "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "canvas", "nav", "aside", "footer",
+    "button", "select", "textarea", "dialog",
+];
+
+/// ARIA roles of page chrome, dropped like the elements above.
+const DROPPED_ROLES: &[&str] = &["navigation", "banner", "contentinfo", "complementary", "search"];
+
+/// Elements that hold the text of a page's own article: a `<header>` inside
+/// one of them is the article's header (kept), elsewhere the site's (dropped).
+const SECTIONING: &[&str] = &["main", "article", "section"];
+
+/// Elements that have no content and no end tag.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "param",
+    "keygen",
+];
+
+/// Link texts that only mark a heading's permalink (`<a href="#x">¶</a>`).
+const PERMALINK_MARKS: &[&str] = &["", "¶", "#", "🔗", "§", "∞", "⚓", "⚓\u{fe0f}", "🔗\u{fe0f}"];
+
+/// Deepest element nesting tracked; deeper elements are read as their parent.
+const MAX_OPEN_ELEMENTS: usize = 512;
 
 /// Elements that end the paragraph before and after them.
 const BLOCKS: &[&str] = &[
@@ -21,12 +53,6 @@ const BLOCKS: &[&str] = &[
     "div",
     "br",
     "tr",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
     "ul",
     "ol",
     "dl",
@@ -49,28 +75,82 @@ const BLOCKS: &[&str] = &[
     "details",
     "summary",
     "body",
+    "header",
+    "label",
+    "fieldset",
 ];
 
-/// Parses `text`, the content of the HTML file `relpath` whose name without
-/// extension is `stem`.
-pub(crate) fn read(relpath: &str, stem: &str, text: &str) -> Result<Document> {
+/// Parses `text`, the content of an HTML file whose name without extension
+/// is `stem`. A bad canonical link is noted and left out: HTML never fails
+/// to read.
+pub(crate) fn read(stem: &str, text: &str, notes: &mut Notes<'_>) -> Document {
     let input = BufferQueue::default();
     input.push_back(StrTendril::from_slice(text));
     let tokenizer = Tokenizer::new(Extractor::default(), TokenizerOpts::default());
     // The sink never asks to pause for a script, so one feed reads everything.
     let _ = tokenizer.feed(&input);
     tokenizer.end();
-    let state = tokenizer.sink.state.into_inner();
+    let mut state = tokenizer.sink.state.into_inner();
+    state.flush();
 
-    let url = match state.canonical {
-        Some((href, line)) => Some(check_url(&href).map_err(|reason| Error::invalid(relpath, Some(line), reason))?),
-        None => None,
-    };
+    let url = state.canonical.and_then(|(href, line)| match check_url(&href) {
+        Ok(url) => Some(url),
+        Err(reason) => {
+            notes.warn(Some(line), format!("canonical link: {reason}; left out"));
+            None
+        }
+    });
+    let items = content(state.items);
+    let mut builder = SectionBuilder::new();
+    let mut first_h1 = None;
+    for item in items {
+        match item {
+            Item::Heading { level, id, text, line } => {
+                if level == 1 && first_h1.is_none() {
+                    first_h1 = Some(text.clone());
+                }
+                builder.heading(text, id, level, Some(line));
+            }
+            Item::Block { text, list_item } => builder.block(text, list_item),
+        }
+    }
     let title = collapse_whitespace(&state.title);
-    let title = if title.is_empty() { state.first_h1.unwrap_or_else(|| stem.to_owned()) } else { title };
-    let mut builder = state.builder;
-    builder.block(collapse_whitespace(&state.current), state.in_item);
-    Ok(Document { title, url, sections: builder.finish() })
+    let title = if title.is_empty() { first_h1.unwrap_or_else(|| stem.to_owned()) } else { title };
+    Document { title, url, sections: builder.finish() }
+}
+
+/// One piece of a page's content, in document order.
+#[derive(Debug, Clone, PartialEq)]
+enum Item {
+    Heading {
+        level: u8,
+        id: Option<String>,
+        text: String,
+        line: usize,
+    },
+    /// A paragraph-like run of text, whitespace collapsed, never empty.
+    Block {
+        text: String,
+        list_item: bool,
+    },
+}
+
+/// An [`Item`] and where it was.
+#[derive(Debug)]
+struct Placed {
+    item: Item,
+    in_main: bool,
+    in_form: bool,
+}
+
+/// The items worth indexing: those in `<main>` (or `[role=main]`) when the
+/// page has such content, and of those the ones outside forms, unless forms
+/// hold everything (pages that wrap their whole body in a `<form>`).
+fn content(items: Vec<Placed>) -> Vec<Item> {
+    let has_main = items.iter().any(|placed| placed.in_main);
+    let chosen: Vec<Placed> = items.into_iter().filter(|placed| placed.in_main || !has_main).collect();
+    let outside_forms = chosen.iter().any(|placed| !placed.in_form);
+    chosen.into_iter().filter(|placed| !placed.in_form || !outside_forms).map(|placed| placed.item).collect()
 }
 
 /// The token sink: html5ever hands tokens over through `&self`.
@@ -79,37 +159,58 @@ struct Extractor {
     state: RefCell<State>,
 }
 
+/// An open element and what it means for the text inside it.
+#[derive(Debug)]
+struct Open {
+    name: String,
+    context: Context,
+}
+
+/// What the text inside an element is part of.
+#[derive(Debug, Clone, Copy, Default)]
+struct Context {
+    dropped: bool,
+    in_main: bool,
+    in_form: bool,
+    in_sectioning: bool,
+}
+
+/// The heading being read.
+#[derive(Debug)]
+struct Heading {
+    level: u8,
+    id: Option<String>,
+    text: String,
+    line: usize,
+}
+
+/// A link being read: where its text starts in the buffer it goes to, and
+/// what it may tell about the heading it is in.
+#[derive(Debug)]
+struct Link {
+    start: usize,
+    /// `href` is absent or a fragment (`#x`): a permalink candidate.
+    local: bool,
+    /// The fragment of `href`, without `#`.
+    fragment: Option<String>,
+    /// `id` or `name` of the link.
+    name: Option<String>,
+}
+
 /// What the extractor has seen so far.
+#[derive(Debug, Default)]
 struct State {
-    builder: SectionBuilder,
-    /// Open skipped elements, innermost last.
-    skipping: Vec<String>,
+    open: Vec<Open>,
+    items: Vec<Placed>,
     in_title: bool,
     title: String,
-    /// The heading being read: its `id` and text.
-    heading: Option<(Option<String>, String, bool)>,
-    first_h1: Option<String>,
+    heading: Option<Heading>,
+    link: Option<Link>,
     /// First `<link rel="canonical">` target and its line.
     canonical: Option<(String, usize)>,
     /// Text of the paragraph being read.
     current: String,
     in_item: bool,
-}
-
-impl Default for State {
-    fn default() -> State {
-        State {
-            builder: SectionBuilder::new(),
-            skipping: Vec::new(),
-            in_title: false,
-            title: String::new(),
-            heading: None,
-            first_h1: None,
-            canonical: None,
-            current: String::new(),
-            in_item: false,
-        }
-    }
 }
 
 impl TokenSink for Extractor {
@@ -151,6 +252,11 @@ fn attribute<'a>(tag: &'a Tag, name: &str) -> Option<&'a str> {
     tag.attrs.iter().find(|attr| &*attr.name.local == name).map(|attr| &*attr.value)
 }
 
+/// A non-empty, trimmed attribute value.
+fn nonempty_attribute(tag: &Tag, name: &str) -> Option<String> {
+    attribute(tag, name).map(str::trim).filter(|value| !value.is_empty()).map(str::to_owned)
+}
+
 /// `h1`..`h6` as 1..6.
 fn heading_level(name: &str) -> Option<u8> {
     match name {
@@ -165,29 +271,53 @@ fn heading_level(name: &str) -> Option<u8> {
 }
 
 impl State {
+    /// The innermost open element's context (the page's when none is open).
+    fn context(&self) -> Context {
+        self.open.last().map(|open| open.context).unwrap_or_default()
+    }
+
+    fn dropped(&self) -> bool {
+        self.context().dropped
+    }
+
+    /// Opens or closes elements on the stack.
+    fn track(&mut self, tag: &Tag) {
+        let name: &str = &tag.name;
+        if tag.kind == TagKind::EndTag {
+            if let Some(at) = self.open.iter().rposition(|open| open.name == name) {
+                self.open.truncate(at);
+            }
+            return;
+        }
+        let raw_text = matches!(name, "script" | "style" | "noscript" | "textarea" | "title");
+        if VOID.contains(&name) || (tag.self_closing && !raw_text) || self.open.len() >= MAX_OPEN_ELEMENTS {
+            return;
+        }
+        let parent = self.context();
+        let role = attribute(tag, "role").map(str::trim).unwrap_or_default().to_ascii_lowercase();
+        let hidden = attribute(tag, "hidden").is_some()
+            || attribute(tag, "aria-hidden").is_some_and(|value| value.trim().eq_ignore_ascii_case("true"));
+        let site_header = name == "header" && !parent.in_sectioning;
+        let dropped = parent.dropped
+            || DROPPED.contains(&name)
+            || DROPPED_ROLES.contains(&role.as_str())
+            || hidden
+            || site_header;
+        let context = Context {
+            dropped,
+            in_main: parent.in_main || name == "main" || role == "main",
+            in_form: parent.in_form || name == "form",
+            in_sectioning: parent.in_sectioning || SECTIONING.contains(&name) || role == "main",
+        };
+        self.open.push(Open { name: name.to_owned(), context });
+    }
+
     fn tag(&mut self, tag: &Tag, line: usize) {
         let name: &str = &tag.name;
         let start = tag.kind == TagKind::StartTag;
-        if SKIPPED.contains(&name) {
-            if start {
-                // Raw-text elements always have content up to their end tag.
-                let raw = matches!(name, "script" | "style" | "noscript");
-                if raw || !tag.self_closing {
-                    self.skipping.push(name.to_owned());
-                }
-            } else if let Some(at) = self.skipping.iter().rposition(|open| open == name) {
-                self.skipping.truncate(at);
-            }
-            return;
-        }
-        if !self.skipping.is_empty() {
-            return;
-        }
+        // `<title>` and `<link>` live in `<head>`, outside any content.
         match name {
-            "title" => {
-                self.in_title = start && self.heading.is_none();
-                return;
-            }
+            "title" => self.in_title = start && self.heading.is_none(),
             "link" if start => {
                 let canonical = attribute(tag, "rel")
                     .is_some_and(|rel| rel.split_ascii_whitespace().any(|word| word.eq_ignore_ascii_case("canonical")));
@@ -195,11 +325,38 @@ impl State {
                     let href = attribute(tag, "href").unwrap_or_default();
                     self.canonical = Some((href.to_owned(), line));
                 }
+            }
+            _ => {}
+        }
+        let was_dropped = self.dropped();
+        if start {
+            // A dropped element ends the paragraph before it.
+            self.track(tag);
+            if self.dropped() {
+                if !was_dropped {
+                    self.flush();
+                }
                 return;
             }
+        } else {
+            if was_dropped {
+                self.track(tag);
+                return;
+            }
+            self.track(tag);
+        }
+        match name {
             "td" | "th" if start => {
                 if !self.current.trim().is_empty() {
                     self.current.push_str(" | ");
+                }
+                return;
+            }
+            "a" => {
+                if start {
+                    self.open_link(tag);
+                } else {
+                    self.close_link();
                 }
                 return;
             }
@@ -208,15 +365,13 @@ impl State {
         if let Some(level) = heading_level(name) {
             if start && self.heading.is_none() {
                 self.flush();
-                let id = attribute(tag, "id").map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned);
-                self.heading = Some((id, String::new(), level == 1));
-            } else if !start && let Some((id, text, is_h1)) = self.heading.take() {
-                let text = collapse_whitespace(&text);
+                let id = nonempty_attribute(tag, "id");
+                self.heading = Some(Heading { level, id, text: String::new(), line });
+            } else if !start && let Some(heading) = self.heading.take() {
+                self.link = None;
+                let text = strip_marks(&collapse_whitespace(&heading.text));
                 if !text.is_empty() {
-                    if is_h1 && self.first_h1.is_none() {
-                        self.first_h1 = Some(text.clone());
-                    }
-                    self.builder.heading(text, id);
+                    self.place(Item::Heading { level: heading.level, id: heading.id, text, line: heading.line });
                 }
             }
             return;
@@ -232,12 +387,49 @@ impl State {
         }
     }
 
+    fn open_link(&mut self, tag: &Tag) {
+        let href = attribute(tag, "href").map(str::trim);
+        let fragment = href.and_then(|href| href.strip_prefix('#')).filter(|f| !f.is_empty()).map(str::to_owned);
+        let start = match &self.heading {
+            Some(heading) => heading.text.len(),
+            None => self.current.len(),
+        };
+        self.link = Some(Link {
+            start,
+            local: href.is_none_or(|href| href.starts_with('#')),
+            fragment,
+            name: nonempty_attribute(tag, "id").or_else(|| nonempty_attribute(tag, "name")),
+        });
+    }
+
+    /// Drops a permalink mark's text; in a heading without an `id`, the
+    /// link's name or permalink target becomes the heading's anchor.
+    fn close_link(&mut self) {
+        let Some(link) = self.link.take() else {
+            return;
+        };
+        let buffer = match &mut self.heading {
+            Some(heading) => &mut heading.text,
+            None => &mut self.current,
+        };
+        let start = link.start.min(buffer.len());
+        let is_mark = link.local && PERMALINK_MARKS.contains(&buffer[start..].trim());
+        if is_mark {
+            buffer.truncate(start);
+        }
+        if let Some(heading) = &mut self.heading
+            && heading.id.is_none()
+        {
+            heading.id = link.name.or(if is_mark { link.fragment } else { None });
+        }
+    }
+
     fn text(&mut self, text: &str) {
-        if !self.skipping.is_empty() {
+        if self.dropped() {
             return;
         }
-        if let Some((_, heading, _)) = &mut self.heading {
-            heading.push_str(text);
+        if let Some(heading) = &mut self.heading {
+            heading.text.push_str(text);
         } else if self.in_title {
             self.title.push_str(text);
         } else {
@@ -245,23 +437,53 @@ impl State {
         }
     }
 
+    /// Records `item` with where it is.
+    fn place(&mut self, item: Item) {
+        let context = self.context();
+        self.items.push(Placed { item, in_main: context.in_main, in_form: context.in_form });
+    }
+
     /// Ends the paragraph being read.
     fn flush(&mut self) {
+        self.link = None;
         let text = collapse_whitespace(&std::mem::take(&mut self.current));
-        self.builder.block(text, self.in_item);
+        if !text.is_empty() {
+            let list_item = self.in_item;
+            self.place(Item::Block { text, list_item });
+        }
     }
+}
+
+/// `text` without permalink marks standing as words at either end
+/// (`Install ¶`); a `#` is kept, as in `C#`.
+fn strip_marks(text: &str) -> String {
+    let is_mark = |word: &str| word != "#" && !word.is_empty() && PERMALINK_MARKS.contains(&word);
+    let words: Vec<&str> = text.split(' ').collect();
+    let start = words.iter().position(|word| !is_mark(word)).unwrap_or(words.len());
+    let end = words.iter().rposition(|word| !is_mark(word)).map_or(start, |end| end + 1);
+    words[start..end.max(start)].join(" ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::document::assert_document;
+    use crate::report::Warning;
 
-    /// Reads `html` as `pages/warranty.html` and compares title, url and
-    /// each section as `(anchor, heading, paragraphs)`.
-    fn check(html: &str, title: &str, url: Option<&str>, sections: &[(Option<&str>, Option<&str>, &[&str])]) {
-        let doc = read("pages/warranty.html", "warranty", html).unwrap_or_else(|e| panic!("{e}"));
+    /// Reads `html` as `pages/warranty.html` and compares title, url, each
+    /// section as `(anchor, heading, paragraphs)`, and the warnings.
+    fn check(
+        html: &str,
+        title: &str,
+        url: Option<&str>,
+        sections: &[(Option<&str>, Option<&str>, &[&str])],
+        warnings: &[&str],
+    ) {
+        let mut found = Vec::new();
+        let doc = read("warranty", html, &mut Notes::new("pages/warranty.html", &mut found));
         assert_document(&doc, title, url, sections);
+        let found: Vec<_> = found.iter().map(Warning::to_string).collect();
+        assert_eq!(found, warnings);
     }
 
     #[test]
@@ -283,6 +505,7 @@ mod tests {
                     &["Crashes & abuse.", "Part | Years", "Motor | 2"],
                 ),
             ],
+            &[],
         );
     }
 
@@ -293,23 +516,81 @@ mod tests {
             "Big heading",
             None,
             &[(None, None, &[]), (Some("big-heading"), Some("Big heading"), &["a", "b"])],
+            &[],
         );
-        check("plain words", "warranty", None, &[(None, None, &["plain words"])]);
-        check("", "warranty", None, &[(None, None, &[])]);
+        check("plain words", "warranty", None, &[(None, None, &["plain words"])], &[]);
+        check("", "warranty", None, &[(None, None, &[])], &[]);
     }
 
     #[test]
-    fn bad_canonical_url_is_an_error_with_line() {
-        let err = read(
-            "pages/x.html",
-            "x",
-            "<html>\n<head>\n<link rel=\"canonical\" href=\"javascript:alert(1)\">\n</head></html>",
-        )
-        .map(|doc| doc.title)
-        .map_err(|e| e.to_string());
-        assert_eq!(
-            err,
-            Err("cannot read knowledge file pages/x.html: line 3: url `javascript:alert(1)` must be an absolute http:// or https:// address".to_owned())
+    fn bad_canonical_url_is_a_warning_with_line() {
+        check(
+            "<html>\n<head>\n<link rel=\"canonical\" href=\"file:///home/me/site/x.html\">\n</head><p>Text</p></html>",
+            "warranty",
+            None,
+            &[(None, None, &["Text"])],
+            &[
+                "pages/warranty.html:3: canonical link: url `file:///home/me/site/x.html` must be an absolute http:// or https:// address; left out",
+            ],
+        );
+    }
+
+    #[test]
+    fn main_content_is_preferred() {
+        let page = "<body><div class=menu><p>Menu text</p></div>\
+            <div role=\"main\"><h1>Docs</h1><div><p>Kept</p></div><aside><p>Related</p></aside></div>\
+            <p>Trailing site text</p></body>";
+        check(page, "Docs", None, &[(None, None, &[]), (Some("docs"), Some("Docs"), &["Kept"])], &[]);
+        let page = "<header><h1>Site</h1></header><main><article><header><h1>Article</h1></header>\
+            <p>Body</p><footer>Share</footer></article></main><footer>Copyright</footer>";
+        check(page, "Article", None, &[(None, None, &[]), (Some("article"), Some("Article"), &["Body"])], &[]);
+        // Without <main>, everything but the chrome is read.
+        check(
+            "<nav>Home</nav><p>One</p><div role=navigation>Menu</div><p hidden>Secret</p><p>Two</p>",
+            "warranty",
+            None,
+            &[(None, None, &["One", "Two"])],
+            &[],
+        );
+    }
+
+    #[test]
+    fn forms_are_dropped_unless_they_hold_the_page() {
+        check(
+            "<p>Text</p><form><label>Email</label><input name=e><button>Send</button></form><p>After</p>",
+            "warranty",
+            None,
+            &[(None, None, &["Text", "After"])],
+            &[],
+        );
+        check(
+            "<form id=aspnetForm><h2>Returns</h2><p>Within 30 days.</p><button>Go</button></form>",
+            "warranty",
+            None,
+            &[(None, None, &[]), (Some("returns"), Some("Returns"), &["Within 30 days."])],
+            &[],
+        );
+    }
+
+    #[test]
+    fn heading_permalink_marks_are_dropped() {
+        check(
+            "<section id=\"installing\"><h2>Installing<a class=\"headerlink\" href=\"#installing\" title=\"Permalink\">¶</a></h2>\
+             <p>Run it.</p></section>\
+             <h2 id=\"c\">Using C# <a href=\"#c\">🔗</a></h2><p>Sharp.</p>\
+             <h3><a name=\"q5\"></a>What is it?</h3><p>A thing.</p>\
+             <h3>Setup ¶</h3><p>Steps.</p>\
+             <p>See <a href=\"#installing\">installing</a> and <a href=\"#x\">¶</a>.</p>",
+            "warranty",
+            None,
+            &[
+                (None, None, &[]),
+                (Some("installing"), Some("Installing"), &["Run it."]),
+                (Some("c"), Some("Using C#"), &["Sharp."]),
+                (Some("q5"), Some("What is it?"), &["A thing."]),
+                (Some("setup"), Some("Setup"), &["Steps.", "See installing and ."]),
+            ],
+            &[],
         );
     }
 }

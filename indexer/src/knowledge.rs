@@ -1,12 +1,21 @@
 //! Walks a knowledge folder and reads each file according to its extension.
+//!
+//! Reading is lenient: a bad optional value is a warning and a file that
+//! cannot be read is reported and left out (see [`LoadReport`]); only a
+//! knowledge folder that cannot be listed is an error.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
 use crate::document::{Document, Passage, SectionBuilder};
-use crate::qa::{self, QaPair};
+use crate::qa::{self, QaFormat, QaPair};
+use crate::report::{Inventory, LoadReport, Notes, Warning, hex, qa_digest, sha256_hex};
 use crate::util::collapse_whitespace;
-use crate::{Error, Result, html, markdown};
+use crate::{Error, Result, html, markdown, pdf};
 
 /// Largest knowledge file the indexer reads: 10 MiB.
 pub(crate) const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -19,73 +28,193 @@ const MAX_DEPTH: usize = 32;
 pub(crate) struct Knowledge {
     pub(crate) qa: Vec<QaPair>,
     pub(crate) passages: Vec<Passage>,
-    /// Markdown, HTML and text files read.
+    /// Markdown, HTML, PDF and text files read.
     pub(crate) documents: usize,
-    /// Relative paths of files ignored for their extension.
+    /// Relative paths of files ignored for their extension (also in `report`).
     pub(crate) skipped: Vec<String>,
+    /// Warnings, failed and skipped files.
+    pub(crate) report: LoadReport,
+    /// Relative path → SHA-256 of the bytes, for every file read or failed.
+    pub(crate) files: BTreeMap<String, String>,
+}
+
+impl Knowledge {
+    /// The sources by digest, with the load report.
+    pub(crate) fn inventory(&self) -> Inventory {
+        Inventory {
+            files: self.files.clone(),
+            qa: self.qa.iter().map(|pair| (pair.source.clone(), qa_digest(pair))).collect(),
+            report: self.report.clone(),
+        }
+    }
+}
+
+/// Digests every source below `knowledge_dir` and reports what reading it
+/// finds (warnings, failed and skipped files), without building an index:
+/// what a deploy compares with the live generation's inventory to say what
+/// changed. Files are read and parsed, passages are not cut.
+///
+/// Fails only when the knowledge folder itself cannot be listed.
+pub fn inventory(knowledge_dir: &Path) -> Result<Inventory> {
+    read(knowledge_dir, false).map(|knowledge| knowledge.inventory())
 }
 
 /// How a file is read, decided by its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
-    Qa,
+    Qa(QaFormat),
     Markdown,
     Html,
+    Pdf,
     Text,
 }
 
 fn format_of(path: &Path) -> Option<Format> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
-        "toml" => Some(Format::Qa),
+        "toml" => Some(Format::Qa(QaFormat::Toml)),
+        "csv" => Some(Format::Qa(QaFormat::Csv)),
+        "json" => Some(Format::Qa(QaFormat::Json)),
         "md" | "markdown" => Some(Format::Markdown),
         "html" | "htm" => Some(Format::Html),
+        "pdf" => Some(Format::Pdf),
         "txt" => Some(Format::Text),
         _ => None,
     }
 }
 
-/// Reads every visible file below `dir`, in sorted path order.
+/// Reads every visible file below `dir`, in sorted path order, and cuts the
+/// documents into passages.
 pub(crate) fn read_folder(dir: &Path) -> Result<Knowledge> {
-    let mut files = Vec::new();
-    collect_files(dir, dir, 0, &mut files)?;
+    read(dir, true)
+}
+
+/// A document read, waiting for its passages to be cut.
+struct Pending {
+    relpath: String,
+    document: Document,
+    /// PDF page headings ("Page 3") always need the document title.
+    is_pdf: bool,
+}
+
+fn read(dir: &Path, cut_passages: bool) -> Result<Knowledge> {
     let mut knowledge = Knowledge::default();
+    let mut files = Vec::new();
+    collect_files(dir, dir, 0, &mut files, &mut knowledge.report.failed)?;
+    let mut pending = Vec::new();
     for (relpath, path) in files {
         let Some(format) = format_of(&path) else {
             tracing::debug!(file = %relpath, "skipping knowledge file with an unknown extension");
             knowledge.skipped.push(relpath);
             continue;
         };
-        let text = read_text(&relpath, &path)?;
-        let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
-        let document = match format {
-            Format::Qa => {
-                knowledge.qa.extend(qa::read(&relpath, &text)?);
-                continue;
+        let (digest, bytes) = load(&relpath, &path);
+        if let Some(digest) = digest {
+            knowledge.files.insert(relpath.clone(), digest);
+        }
+        let mut notes = Notes::new(&relpath, &mut knowledge.report.warnings);
+        let read = bytes.and_then(|bytes| read_file(&relpath, &path, format, bytes, &mut notes));
+        match read {
+            Ok(Loaded::Qa(pairs)) => knowledge.qa.extend(pairs),
+            Ok(Loaded::Document(document)) => {
+                let is_pdf = format == Format::Pdf;
+                if !is_pdf {
+                    for section in document.empty_sections() {
+                        let heading = section.heading.as_deref().unwrap_or_default();
+                        notes.warn(section.line, format!("section `{heading}` has no text"));
+                    }
+                }
+                knowledge.documents += 1;
+                if cut_passages {
+                    pending.push(Pending { relpath, document, is_pdf });
+                }
             }
-            Format::Markdown => markdown::read(&relpath, &stem, &text)?,
-            Format::Html => html::read(&relpath, &stem, &text)?,
-            Format::Text => read_plain(&stem, &text),
-        };
-        knowledge.documents += 1;
-        knowledge.passages.extend(document.passages(&relpath));
+            Err(err) => match err.failure() {
+                Some(failure) => {
+                    tracing::debug!(%failure, "knowledge file left out");
+                    knowledge.report.failed.push(failure);
+                }
+                None => return Err(err),
+            },
+        }
     }
+    knowledge.report.skipped = knowledge.skipped.clone();
+    knowledge.passages = cut(pending);
     Ok(knowledge)
 }
 
+/// What one file gave.
+enum Loaded {
+    Qa(Vec<QaPair>),
+    Document(Document),
+}
+
+fn read_file(relpath: &str, path: &Path, format: Format, bytes: Vec<u8>, notes: &mut Notes<'_>) -> Result<Loaded> {
+    let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(match format {
+        Format::Pdf => Loaded::Document(pdf::read(relpath, &stem, &bytes, notes)?),
+        Format::Qa(qa_format) => Loaded::Qa(qa::read(qa_format, relpath, &utf8(relpath, bytes)?, notes)?),
+        Format::Markdown => Loaded::Document(markdown::read(&stem, &utf8(relpath, bytes)?, notes)),
+        Format::Html => Loaded::Document(html::read(&stem, &utf8(relpath, bytes)?, notes)),
+        Format::Text => Loaded::Document(read_plain(&stem, &utf8(relpath, bytes)?)),
+    })
+}
+
+/// Cuts documents into passages. A passage is titled with its heading
+/// alone unless another section in the knowledge has the same heading, in
+/// which case the document title goes first (`Kettles › Cleaning`).
+fn cut(pending: Vec<Pending>) -> Vec<Passage> {
+    let key = |heading: &str| heading.to_lowercase();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for item in &pending {
+        for heading in item.document.sections.iter().filter_map(|section| section.heading.as_deref()) {
+            *counts.entry(key(heading)).or_default() += 1;
+        }
+    }
+    let mut passages = Vec::new();
+    for item in pending {
+        let ambiguous = |heading: &str| {
+            std::env::var_os("TMP_TITLE_ALWAYS").is_some()
+                || item.is_pdf
+                || counts.get(&key(heading)).is_some_and(|&count| count > 1)
+        };
+        passages.extend(item.document.passages(&item.relpath, ambiguous));
+    }
+    passages
+}
+
 /// Appends `(relative path, path)` of every non-hidden file below `folder`,
-/// sorted by name within each folder.
-fn collect_files(root: &Path, folder: &Path, depth: usize, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
-    let shown = |path: &Path| {
-        if path == root { root.display().to_string() } else { relative(root, path) }
+/// sorted by name within each folder. A folder below `root` that cannot be
+/// listed is recorded in `failed`; only `root` itself is an error.
+fn collect_files(
+    root: &Path,
+    folder: &Path,
+    depth: usize,
+    out: &mut Vec<(String, PathBuf)>,
+    failed: &mut Vec<Warning>,
+) -> Result<()> {
+    let fail = |failed: &mut Vec<Warning>, err: Error| {
+        if folder == root {
+            return Err(err);
+        }
+        failed.extend(err.failure());
+        Ok(())
     };
     if depth > MAX_DEPTH {
-        return Err(Error::TooDeep { path: shown(folder), limit: MAX_DEPTH });
+        return fail(failed, Error::TooDeep { path: relative(root, folder), limit: MAX_DEPTH });
     }
-    let list_error = |source| Error::ListFolder { path: shown(folder), source };
+    let shown = if folder == root { root.display().to_string() } else { relative(root, folder) };
+    let list_error = |source| Error::ListFolder { path: shown.clone(), source };
+    let listing = match fs::read_dir(folder) {
+        Ok(listing) => listing,
+        Err(source) => return fail(failed, list_error(source)),
+    };
     let mut entries = Vec::new();
-    for entry in fs::read_dir(folder).map_err(list_error)? {
-        let entry = entry.map_err(list_error)?;
+    for entry in listing {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(source) => return fail(failed, list_error(source)),
+        };
         if entry.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
@@ -94,12 +223,10 @@ fn collect_files(root: &Path, folder: &Path, depth: usize, out: &mut Vec<(String
     entries.sort();
     for path in entries {
         // Follows symlinks: a linked folder is read like a real one.
-        let is_dir =
-            fs::metadata(&path).map_err(|source| Error::ReadFile { path: relative(root, &path), source })?.is_dir();
-        if is_dir {
-            collect_files(root, &path, depth + 1, out)?;
-        } else {
-            out.push((relative(root, &path), path));
+        match fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() => collect_files(root, &path, depth + 1, out, failed)?,
+            Ok(_) => out.push((relative(root, &path), path)),
+            Err(source) => failed.extend(Error::ReadFile { path: relative(root, &path), source }.failure()),
         }
     }
     Ok(())
@@ -111,18 +238,46 @@ fn relative(root: &Path, path: &Path) -> String {
     rel.components().map(|part| part.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
-/// The UTF-8 content of a knowledge file, without a leading byte-order mark.
-fn read_text(relpath: &str, path: &Path) -> Result<String> {
+/// The SHA-256 of a knowledge file (when it could be read) and its bytes
+/// (unless it is too large or unreadable).
+fn load(relpath: &str, path: &Path) -> (Option<String>, Result<Vec<u8>>) {
     let read_error = |source| Error::ReadFile { path: relpath.to_owned(), source };
-    let size = fs::metadata(path).map_err(read_error)?.len();
+    let too_large = |size| Error::TooLarge { path: relpath.to_owned(), size, limit: MAX_FILE_BYTES };
+    let size = match fs::metadata(path) {
+        Ok(meta) => meta.len(),
+        Err(source) => return (None, Err(read_error(source))),
+    };
     if size > MAX_FILE_BYTES {
-        return Err(Error::TooLarge { path: relpath.to_owned(), size, limit: MAX_FILE_BYTES });
+        // Still digested, so that a deploy sees the file change.
+        return (stream_digest(path), Err(too_large(size)));
     }
-    let bytes = fs::read(path).map_err(read_error)?;
-    // The file may have grown between the two calls.
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Error::TooLarge { path: relpath.to_owned(), size: bytes.len() as u64, limit: MAX_FILE_BYTES });
+    match fs::read(path) {
+        // The file may have grown between the two calls.
+        Ok(bytes) if bytes.len() as u64 > MAX_FILE_BYTES => {
+            (Some(sha256_hex(&bytes)), Err(too_large(bytes.len() as u64)))
+        }
+        Ok(bytes) => (Some(sha256_hex(&bytes)), Ok(bytes)),
+        Err(source) => (None, Err(read_error(source))),
     }
+}
+
+/// SHA-256 of a file read in pieces.
+fn stream_digest(path: &Path) -> Option<String> {
+    let mut file = fs::File::open(path).ok()?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => return Some(hex(&hasher.finalize())),
+            Ok(n) => hasher.update(&buffer[..n]),
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+/// The UTF-8 text of a knowledge file, without a leading byte-order mark.
+fn utf8(relpath: &str, bytes: Vec<u8>) -> Result<String> {
     let text = String::from_utf8(bytes).map_err(|err| {
         let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
         Error::NotUtf8 { path: relpath.to_owned(), line: valid.iter().filter(|&&b| b == b'\n').count() + 1 }
@@ -167,17 +322,35 @@ mod tests {
         dir
     }
 
-    fn check_error(files: &[(&str, &[u8])], message: &str) {
+    fn knowledge(files: &[(&str, &[u8])]) -> Knowledge {
         let dir = folder(files);
-        match read_folder(dir.path()) {
-            Ok(k) => panic!("expected an error, got {k:?}"),
-            Err(e) => assert_eq!(e.to_string(), message),
-        }
+        read_folder(dir.path()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `(source, title, text)` of each passage.
+    fn passages(k: &Knowledge) -> Vec<(&str, &str, &str)> {
+        k.passages.iter().map(|p| (p.source.as_str(), p.title.as_str(), p.text.as_str())).collect()
+    }
+
+    fn texts(list: &[Warning]) -> Vec<String> {
+        list.iter().map(Warning::to_string).collect()
+    }
+
+    /// Reads `files` and compares the passages' sources, the Q&A sources,
+    /// and the warnings and failures as text.
+    fn check(files: &[(&str, &[u8])], sources: &[&str], qa: &[&str], warnings: &[&str], failed: &[&str]) {
+        let k = knowledge(files);
+        let got: Vec<_> = k.passages.iter().map(|p| p.source.as_str()).collect();
+        assert_eq!(got, sources, "passages");
+        let got: Vec<_> = k.qa.iter().map(|p| p.source.as_str()).collect();
+        assert_eq!(got, qa, "Q&A pairs");
+        assert_eq!(texts(&k.report.warnings), warnings, "warnings");
+        assert_eq!(texts(&k.report.failed), failed, "failed");
     }
 
     #[test]
     fn files_are_read_sorted_and_unknown_extensions_skipped() {
-        let dir = folder(&[
+        let k = knowledge(&[
             ("b/notes.txt", b"First para\ncontinues.\n\n\nSecond para."),
             ("a.md", b"# A\n\nText."),
             ("faq.TOML", b"[[qa]]\nquestion = \"Q\"\nanswer = \"A\"\n"),
@@ -186,30 +359,140 @@ mod tests {
             (".hidden.md", b"# Hidden"),
             (".git/config.toml", b"not = [valid"),
         ]);
-        let k = read_folder(dir.path()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(k.skipped, ["b/README", "logo.png"]);
+        assert_eq!(k.report.skipped, k.skipped);
         assert_eq!(k.documents, 2);
         assert_eq!(k.qa.len(), 1);
-        let got: Vec<_> = k.passages.iter().map(|p| (p.source.as_str(), p.title.as_str(), p.text.as_str())).collect();
-        assert_eq!(got, [("a.md#a", "A", "Text."), ("b/notes.txt", "notes", "First para continues.\n\nSecond para."),]);
+        assert_eq!(
+            passages(&k),
+            [("a.md#a", "A", "Text."), ("b/notes.txt", "notes", "First para continues.\n\nSecond para.")]
+        );
+        assert!(k.report.is_clean(), "{:?}", k.report);
     }
 
     #[test]
-    fn unreadable_files_are_errors() {
-        check_error(
-            &[("ok.md", b"fine"), ("bad.txt", b"line one\nline \xff two")],
-            "cannot read knowledge file bad.txt: line 2: not valid UTF-8",
+    fn every_format_is_read() {
+        check(
+            &[
+                ("faq.csv", b"question,answer\nGift cards?,Yes.\n"),
+                ("faq.json", b"[{\"question\": \"Gift cards?\", \"answer\": \"Yes.\"}]"),
+                ("manual.pdf", include_bytes!("fixtures/warranty.pdf")),
+                ("page.htm", b"<h2>Hours</h2><p>9 to 5.</p>"),
+            ],
+            &["manual.pdf#page=1", "manual.pdf#page=2", "page.htm#hours"],
+            &["faq.csv#gift-cards", "faq.json#gift-cards"],
+            &[],
+            &[],
         );
+    }
+
+    /// Regression: a page whose canonical link was a `file://` address made
+    /// the whole bot refuse to load.
+    #[test]
+    fn bad_values_are_warnings_and_the_file_is_still_read() {
+        check(
+            &[
+                (
+                    "a.html",
+                    b"<link rel=canonical href=\"file:///srv/a.html\"><h2>Returns</h2><p>30 days.</p><h2>Empty</h2>",
+                ),
+                ("b.md", b"---\nauthor: me\n---\n# Care\n\nOil it.\n"),
+                ("faq.toml", b"[[qa]]\nquestion = \"Q\"\nanswer = \"A\"\nalso = [\"\"]\n"),
+            ],
+            &["a.html#returns", "b.md#care"],
+            &["faq.toml#q"],
+            &[
+                "a.html:1: canonical link: url `file:///srv/a.html` must be an absolute http:// or https:// address; left out",
+                "a.html:1: section `Empty` has no text",
+                "b.md:2: unknown front matter key `author` (expected `title` or `url`); ignored",
+                "faq.toml:4: entry 1: empty phrasing in field `also` left out",
+            ],
+            &[],
+        );
+    }
+
+    #[test]
+    fn unreadable_files_are_left_out_and_reported() {
         let big = vec![b'a'; MAX_FILE_BYTES as usize + 1];
-        check_error(
-            &[("docs/big.txt", &big)],
-            "cannot read knowledge file docs/big.txt: 10485761 bytes is over the 10485760 byte limit",
+        check(
+            &[
+                ("bad.txt", b"line one\nline \xff two"),
+                ("broken.json", b"[{"),
+                ("docs/big.txt", &big),
+                ("faq.toml", b"[[qa]]\nquestion = \"Q\"\nanswer = \"unterminated\n"),
+                ("ok.md", b"fine"),
+                ("scan.pdf", b"%PDF-1.4 truncated"),
+            ],
+            &["ok.md"],
+            &[],
+            &[],
+            &[
+                "bad.txt:2: not valid UTF-8",
+                "broken.json:1: column 2: EOF while parsing an object",
+                "docs/big.txt: 10485761 bytes is over the 10485760 byte limit",
+                "faq.toml:3: invalid basic string, expected `\"`",
+                "scan.pdf: not a readable PDF: PDF error: couldn't parse input: invalid file header",
+            ],
         );
         let missing = Path::new("/nonexistent/knowledge");
         let err = read_folder(missing).map(|_| ()).map_err(|e| e.to_string());
         assert!(
             matches!(&err, Err(m) if m.starts_with("cannot list knowledge folder /nonexistent/knowledge: ")),
             "{err:?}"
+        );
+    }
+
+    #[test]
+    fn headings_are_titles_unless_ambiguous() {
+        let k = knowledge(&[
+            ("bikes.md", b"# Bikes\n\n## Cleaning\n\nWash.\n\n## Tyres\n\nPump.\n"),
+            ("kettles.md", b"# Kettles\n\n## Cleaning\n\nDescale.\n"),
+            ("manual.pdf", include_bytes!("fixtures/warranty.pdf")),
+        ]);
+        let titles: Vec<_> = passages(&k).into_iter().map(|(source, title, _)| (source, title)).collect();
+        assert_eq!(
+            titles,
+            [
+                ("bikes.md#cleaning", "Bikes › Cleaning"),
+                ("bikes.md#tyres", "Tyres"),
+                ("kettles.md#cleaning", "Kettles › Cleaning"),
+                ("manual.pdf#page=1", "manual › Page 1"),
+                ("manual.pdf#page=2", "manual › Page 2"),
+            ]
+        );
+    }
+
+    #[test]
+    fn inventory_digests_sources_and_diffs_them() {
+        let dir = folder(&[
+            ("faq.toml", b"[[qa]]\nquestion = \"Q\"\nanswer = \"A\"\n[[qa]]\nquestion = \"R\"\nanswer = \"B\"\n"),
+            ("guide.md", b"# Guide\n\nText.\n"),
+            ("logo.png", b"\x89PNG"),
+            ("bad.json", b"{"),
+        ]);
+        let older = inventory(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(older.files.keys().collect::<Vec<_>>(), ["bad.json", "faq.toml", "guide.md"]);
+        assert_eq!(older.files["guide.md"], sha256_hex(b"# Guide\n\nText.\n"));
+        assert_eq!(older.qa.keys().collect::<Vec<_>>(), ["faq.toml#q", "faq.toml#r"]);
+        assert_eq!(older.report.skipped, ["logo.png"]);
+        assert_eq!(texts(&older.report.failed), ["bad.json:1: column 1: EOF while parsing an object"]);
+        // The same as a full read gives.
+        assert_eq!(read_folder(dir.path()).map(|k| k.inventory()).ok(), Some(older.clone()));
+
+        let write = |rel: &str, bytes: &[u8]| fs::write(dir.path().join(rel), bytes).unwrap_or_else(|e| panic!("{e}"));
+        write("faq.toml", b"[[qa]]\nquestion = \"Q\"\nanswer = \"A2\"\n[[qa]]\nquestion = \"S\"\nanswer = \"B\"\n");
+        write("new.txt", b"Hello.");
+        fs::remove_file(dir.path().join("guide.md")).unwrap_or_else(|e| panic!("{e}"));
+        let newer = inventory(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let changes = older.diff(&newer);
+        let list = |l: &[String]| l.to_vec();
+        assert_eq!(
+            (list(&changes.files.added), list(&changes.files.removed), list(&changes.files.changed)),
+            (vec!["new.txt".to_owned()], vec!["guide.md".to_owned()], vec!["faq.toml".to_owned()])
+        );
+        assert_eq!(
+            (list(&changes.qa.added), list(&changes.qa.removed), list(&changes.qa.changed)),
+            (vec!["faq.toml#s".to_owned()], vec!["faq.toml#r".to_owned()], vec!["faq.toml#q".to_owned()])
         );
     }
 }

@@ -3,8 +3,8 @@
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 use crate::document::{Document, SectionBuilder};
-use crate::util::{check_url, collapse_whitespace};
-use crate::{Error, Result};
+use crate::report::Notes;
+use crate::util::{check_url, collapse_whitespace, line_of};
 
 /// What the front matter block may set.
 #[derive(Debug, Default)]
@@ -13,33 +13,38 @@ struct FrontMatter {
     url: Option<String>,
 }
 
-/// Parses `text`, the content of the Markdown file `relpath` whose name
-/// without extension is `stem`.
-pub(crate) fn read(relpath: &str, stem: &str, text: &str) -> Result<Document> {
-    let (front, body) = split_front_matter(relpath, text)?;
+/// Parses `text`, the content of a Markdown file whose name without
+/// extension is `stem`. Front matter problems are noted and the value left
+/// out: Markdown never fails to read.
+pub(crate) fn read(stem: &str, text: &str, notes: &mut Notes<'_>) -> Document {
+    let (front, body_start) = split_front_matter(text, notes);
+    let body = &text[body_start..];
     let mut builder = SectionBuilder::new();
     let mut first_h1: Option<String> = None;
     // Text of the paragraph or heading being read.
     let mut current = String::new();
-    let mut heading: Option<bool> = None; // Some(is_h1) while inside a heading
+    let mut heading: Option<(u8, usize)> = None; // (level, line) while inside a heading
     let mut hidden = 0usize; // depth inside code blocks, HTML blocks and images
     let mut item_depth = 0usize;
 
-    for event in Parser::new_ext(body, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH) {
+    let events = Parser::new_ext(body, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH).into_offset_iter();
+    for (event, range) in events {
         match event {
             Event::Start(Tag::Heading { level, .. }) => {
                 builder.block(collapse_whitespace(&current), item_depth > 0);
                 current.clear();
-                heading = Some(level == pulldown_cmark::HeadingLevel::H1);
+                heading = Some((level as u8, line_of(text, body_start + range.start)));
             }
             Event::End(TagEnd::Heading(_)) => {
-                let text = collapse_whitespace(&current);
+                let heading_text = collapse_whitespace(&current);
                 current.clear();
-                if heading.take() == Some(true) && first_h1.is_none() && !text.is_empty() {
-                    first_h1 = Some(text.clone());
-                }
-                if !text.is_empty() {
-                    builder.heading(text, None);
+                if let Some((level, line)) = heading.take()
+                    && !heading_text.is_empty()
+                {
+                    if level == 1 && first_h1.is_none() {
+                        first_h1 = Some(heading_text.clone());
+                    }
+                    builder.heading(heading_text, None, level, Some(line));
                 }
             }
             Event::Start(Tag::CodeBlock(_) | Tag::HtmlBlock | Tag::Image { .. }) => {
@@ -81,53 +86,56 @@ pub(crate) fn read(relpath: &str, stem: &str, text: &str) -> Result<Document> {
     builder.block(collapse_whitespace(&current), item_depth > 0);
 
     let title = front.title.or(first_h1).unwrap_or_else(|| stem.to_owned());
-    Ok(Document { title, url: front.url, sections: builder.finish() })
+    Document { title, url: front.url, sections: builder.finish() }
 }
 
-/// Separates a leading `---` ... `---` block from the Markdown body.
-fn split_front_matter<'a>(relpath: &str, text: &'a str) -> Result<(FrontMatter, &'a str)> {
+/// Reads a leading `---` ... `---` block; returns it and where the Markdown
+/// body starts. A bad line or value is noted and left out; an unclosed block
+/// is noted and the whole file read as Markdown.
+fn split_front_matter(text: &str, notes: &mut Notes<'_>) -> (FrontMatter, usize) {
     let mut lines = text.split_inclusive('\n');
     let Some(first) = lines.next() else {
-        return Ok((FrontMatter::default(), text));
+        return (FrontMatter::default(), 0);
     };
     if first.trim_end() != "---" {
-        return Ok((FrontMatter::default(), text));
+        return (FrontMatter::default(), 0);
     }
     let mut front = FrontMatter::default();
     let mut offset = first.len();
+    let mut problems = Vec::new();
     for (index, line) in lines.enumerate() {
-        let number = index + 2;
+        let number = Some(index + 2);
         offset += line.len();
         let line = line.trim();
         if line == "---" {
-            return Ok((front, &text[offset..]));
+            for (line, message) in problems {
+                notes.warn(line, message);
+            }
+            return (front, offset);
         }
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         let Some((key, value)) = line.split_once(':') else {
-            return Err(Error::invalid(relpath, Some(number), "front matter lines must read `key: value`"));
+            problems.push((number, "front matter lines must read `key: value`; line ignored".to_owned()));
+            continue;
         };
-        let value = unquote(value.trim());
-        if value.is_empty() {
-            return Err(Error::invalid(relpath, Some(number), format!("front matter `{}` is empty", key.trim())));
-        }
-        match key.trim() {
+        let (key, value) = (key.trim(), unquote(value.trim()));
+        match key {
+            "title" | "url" if value.is_empty() => {
+                problems.push((number, format!("front matter `{key}` is empty; ignored")));
+            }
             "title" => front.title = Some(collapse_whitespace(value)),
-            "url" => {
-                let url = check_url(value).map_err(|reason| Error::invalid(relpath, Some(number), reason))?;
-                front.url = Some(url);
-            }
-            other => {
-                return Err(Error::invalid(
-                    relpath,
-                    Some(number),
-                    format!("unknown front matter key `{other}` (expected `title` or `url`)"),
-                ));
-            }
+            "url" => match check_url(value) {
+                Ok(url) => front.url = Some(url),
+                Err(reason) => problems.push((number, format!("{reason}; left out"))),
+            },
+            other => problems
+                .push((number, format!("unknown front matter key `{other}` (expected `title` or `url`); ignored"))),
         }
     }
-    Err(Error::invalid(relpath, Some(1), "front matter starts with `---` but has no closing `---` line"))
+    notes.warn(Some(1), "front matter starts with `---` but has no closing `---` line; read as Markdown");
+    (FrontMatter::default(), 0)
 }
 
 /// `value` without one pair of surrounding `"` or `'` quotes.
@@ -144,19 +152,22 @@ fn unquote(value: &str) -> &str {
 mod tests {
     use super::*;
     use crate::document::assert_document;
+    use crate::report::Warning;
 
-    /// Reads `text` as `docs/guide.md` and compares title, url and each
-    /// section as `(anchor, heading, paragraphs)`.
-    fn check(text: &str, title: &str, url: Option<&str>, sections: &[(Option<&str>, Option<&str>, &[&str])]) {
-        let doc = read("docs/guide.md", "guide", text).unwrap_or_else(|e| panic!("{e}"));
+    /// Reads `text` as `docs/guide.md` and compares title, url, each
+    /// section as `(anchor, heading, paragraphs)`, and the warnings.
+    fn check(
+        text: &str,
+        title: &str,
+        url: Option<&str>,
+        sections: &[(Option<&str>, Option<&str>, &[&str])],
+        warnings: &[&str],
+    ) {
+        let mut found = Vec::new();
+        let doc = read("guide", text, &mut Notes::new("docs/guide.md", &mut found));
         assert_document(&doc, title, url, sections);
-    }
-
-    fn check_error(text: &str, message: &str) {
-        match read("docs/guide.md", "guide", text) {
-            Ok(doc) => panic!("expected an error, got {doc:?}"),
-            Err(e) => assert_eq!(e.to_string(), message),
-        }
+        let found: Vec<_> = found.iter().map(Warning::to_string).collect();
+        assert_eq!(found, warnings);
     }
 
     #[test]
@@ -171,6 +182,7 @@ mod tests {
                 (Some("chain--gears"), Some("Chain & gears"), &["Lube every 300 km. Wipe it."]),
                 (Some("chain--gears-1"), Some("Chain & gears"), &["one tool", "two", "a | b", "1 | 2"]),
             ],
+            &[],
         );
     }
 
@@ -181,28 +193,44 @@ mod tests {
             "Shipping guide",
             Some("http://localhost:8081/support.html"),
             &[(None, None, &[]), (Some("shipping"), Some("Shipping"), &["Fast."])],
+            &[],
         );
-        check("No headings here.", "guide", None, &[(None, None, &["No headings here."])]);
-        check("", "guide", None, &[(None, None, &[])]);
+        check("No headings here.", "guide", None, &[(None, None, &["No headings here."])], &[]);
+        check("", "guide", None, &[(None, None, &[])], &[]);
     }
 
     #[test]
-    fn front_matter_errors_name_file_and_line() {
-        check_error(
-            "---\ntitle: A\nauthor: me\n---\n",
-            "cannot read knowledge file docs/guide.md: line 3: unknown front matter key `author` (expected `title` or `url`)",
+    fn bad_front_matter_values_are_warnings() {
+        check(
+            "---\ntitle: A\nauthor: me\nurl: javascript:alert(1)\njust words\ntitle: ''\n---\nText.\n",
+            "A",
+            None,
+            &[(None, None, &["Text."])],
+            &[
+                "docs/guide.md:3: unknown front matter key `author` (expected `title` or `url`); ignored",
+                "docs/guide.md:4: url `javascript:alert(1)` must be an absolute http:// or https:// address; left out",
+                "docs/guide.md:5: front matter lines must read `key: value`; line ignored",
+                "docs/guide.md:6: front matter `title` is empty; ignored",
+            ],
         );
-        check_error(
-            "---\nurl: javascript:alert(1)\n---\n",
-            "cannot read knowledge file docs/guide.md: line 2: url `javascript:alert(1)` must be an absolute http:// or https:// address",
-        );
-        check_error(
+        check(
             "---\ntitle: A\n",
-            "cannot read knowledge file docs/guide.md: line 1: front matter starts with `---` but has no closing `---` line",
+            "guide",
+            None,
+            &[(None, None, &["title: A"])],
+            &["docs/guide.md:1: front matter starts with `---` but has no closing `---` line; read as Markdown"],
         );
-        check_error(
-            "---\njust words\n---\n",
-            "cannot read knowledge file docs/guide.md: line 2: front matter lines must read `key: value`",
+    }
+
+    #[test]
+    fn heading_lines_and_levels_are_kept() {
+        let mut found = Vec::new();
+        let doc = read(
+            "guide",
+            "---\ntitle: T\n---\n# One\n\n## Two\n\ntext\n\n### Three\n",
+            &mut Notes::new("g.md", &mut found),
         );
+        let got: Vec<_> = doc.sections.iter().map(|s| (s.level, s.line)).collect();
+        assert_eq!(got, [(0, None), (1, Some(4)), (2, Some(6)), (3, Some(10))]);
     }
 }

@@ -5,9 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
+use docent_indexer::SearchSettings;
 use docent_protocol::{Appearance, Handoff, Position, Visibility};
 use password_hash::PasswordHash;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::origin::{Origin, OriginPattern};
@@ -22,21 +23,132 @@ pub struct ConfigError {
 }
 
 /// A bot's validated settings.
-#[derive(Debug, Clone)]
+///
+/// Settings are of three sorts, which decide the kind of an update (see [`differences`]):
+/// chatroom settings (what the widget shows: name, greeting, unknown answer, handoff,
+/// appearance, allowed origins, privacy text) change with a quick update that reuses the
+/// index; `[search]` changes the index and needs a complete one; the rest (description,
+/// profile, deploy rules, tests) is checked at deploy time. `visibility` and `[access]` only
+/// seed the store at the bot's first deploy: afterwards the store's run-time values win.
+#[derive(Debug, Clone, PartialEq)]
 pub struct BotConfig {
     pub id: String,
     pub name: String,
+    pub description: Option<String>,
     pub visibility: Visibility,
     pub allowed_origins: Vec<OriginPattern>,
     pub greeting: String,
     pub unknown_answer: String,
     pub handoff: Option<Handoff>,
     pub appearance: Appearance,
+    /// Shown to visitors before they chat (chatroom setting).
+    pub privacy_text: Option<String>,
     pub access: Access,
+    /// The survey: who the bot speaks for, to whom and how.
+    pub profile: Profile,
+    pub search: SearchSettings,
+    pub deploy: DeploySettings,
+    /// Questions every deploy asks the new generation before it goes live.
+    pub tests: Vec<TestCase>,
+}
+
+/// The survey (`[profile]`): every answer is needed to deploy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub company: Option<String>,
+    pub purpose: Option<String>,
+    pub audience: Option<String>,
+    pub tone: Option<String>,
+    pub escalation_contact: Option<String>,
+    pub language: Option<String>,
+}
+
+impl Profile {
+    /// The survey questions left unanswered, by key.
+    pub fn missing(&self) -> Vec<&'static str> {
+        [
+            ("company", &self.company),
+            ("purpose", &self.purpose),
+            ("audience", &self.audience),
+            ("tone", &self.tone),
+            ("escalation_contact", &self.escalation_contact),
+            ("language", &self.language),
+        ]
+        .into_iter()
+        .filter(|(_, value)| value.as_deref().is_none_or(|text| text.trim().is_empty()))
+        .map(|(key, _)| key)
+        .collect()
+    }
+}
+
+/// `[deploy]`: rules a deploy enforces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploySettings {
+    /// Fewest Q&A pairs the knowledge must hold.
+    pub min_qa: usize,
+}
+
+/// Default of `[deploy] min_qa`.
+pub const DEFAULT_MIN_QA: usize = 10;
+
+/// One `[[test]]`: a question and what its reply must show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TestCase {
+    pub question: String,
+    pub expect: Expect,
+    /// Line of the `[[test]]` in bot.toml.
+    pub line: usize,
+}
+
+/// What a test question's reply must show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "expect", content = "value")]
+pub enum Expect {
+    /// A source id (`faq.toml#slug`, `shipping.md#returns`) or a file (`shipping.md`) among the sources.
+    Source(String),
+    /// A substring of the reply text (case-insensitive).
+    Text(String),
+    /// The "I don't know" reply.
+    Unknown,
+}
+
+/// A setting that differs between two configs, by its bot.toml key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SettingChange {
+    pub key: &'static str,
+    /// A chatroom setting: a quick update applies it without reindexing.
+    pub chatroom: bool,
+    /// It changes the index: a complete update is needed.
+    pub reindex: bool,
+}
+
+/// The settings that differ from `old` to `new` (visibility and `[access]` are not compared:
+/// the store holds their live values).
+pub fn differences(old: &BotConfig, new: &BotConfig) -> Vec<SettingChange> {
+    let chatroom = |key, same: bool| (!same).then_some(SettingChange { key, chatroom: true, reindex: false });
+    let other = |key, same: bool, reindex| (!same).then_some(SettingChange { key, chatroom: false, reindex });
+    [
+        chatroom("name", old.name == new.name),
+        chatroom("greeting", old.greeting == new.greeting),
+        chatroom("unknown_answer", old.unknown_answer == new.unknown_answer),
+        chatroom("handoff", old.handoff == new.handoff),
+        chatroom("appearance", old.appearance == new.appearance),
+        chatroom("allowed_origins", old.allowed_origins == new.allowed_origins),
+        chatroom("privacy_text", old.privacy_text == new.privacy_text),
+        other("description", old.description == new.description, false),
+        other("profile", old.profile == new.profile, false),
+        other("deploy", old.deploy == new.deploy, false),
+        other("test", old.tests == new.tests, false),
+        other("search", old.search == new.search, true),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// How staff prove they may use an internal bot. Empty for public bots.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Access {
     /// An argon2 hash in PHC string form.
     pub password_hash: Option<String>,
@@ -55,15 +167,40 @@ impl BotConfig {
 #[serde(deny_unknown_fields)]
 struct RawBotConfig {
     name: Spanned<String>,
+    description: Option<String>,
     visibility: Visibility,
     #[serde(default)]
     allowed_origins: Vec<Spanned<String>>,
     greeting: Option<String>,
     unknown_answer: Option<String>,
+    privacy_text: Option<String>,
     handoff: Option<RawHandoff>,
     #[serde(default)]
     appearance: RawAppearance,
     access: Option<Spanned<RawAccess>>,
+    #[serde(default)]
+    profile: Profile,
+    #[serde(default)]
+    search: SearchSettings,
+    #[serde(default)]
+    deploy: RawDeploy,
+    #[serde(default)]
+    test: Vec<Spanned<RawTest>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDeploy {
+    min_qa: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTest {
+    question: String,
+    expect_source: Option<String>,
+    expect_text: Option<String>,
+    expect: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -205,8 +342,44 @@ pub fn parse(path: &Path, id: &str, text: &str) -> Result<BotConfig, ConfigError
         }
     };
 
+    let mut tests = Vec::with_capacity(raw.test.len());
+    for test in raw.test {
+        let span = test.span();
+        let test = test.into_inner();
+        let question = test.question.trim().to_owned();
+        if question.is_empty() {
+            return Err(error_at(Some(span), "`test.question` must not be empty".into()));
+        }
+        let expect = match (test.expect_source, test.expect_text, test.expect) {
+            (Some(source), None, None) if !source.trim().is_empty() => Expect::Source(source.trim().to_owned()),
+            (None, Some(text), None) if !text.trim().is_empty() => Expect::Text(text.trim().to_owned()),
+            (None, None, Some(expect)) if expect.get_ref() == "unknown" => Expect::Unknown,
+            (None, None, Some(expect)) => {
+                return Err(error_at(
+                    Some(expect.span()),
+                    format!("`test.expect`: `{}` is not known; the only value is \"unknown\"", expect.get_ref()),
+                ));
+            }
+            _ => {
+                return Err(error_at(
+                    Some(span),
+                    format!(
+                        "`test` \"{question}\" needs exactly one non-empty `expect_source`, `expect_text` or `expect = \"unknown\"`"
+                    ),
+                ));
+            }
+        };
+        tests.push(TestCase { question, expect, line: line_of(text, span.start) });
+    }
+
     Ok(BotConfig {
         id: id.to_owned(),
+        description: raw.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty()),
+        privacy_text: raw.privacy_text.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()),
+        profile: raw.profile,
+        search: raw.search,
+        deploy: DeploySettings { min_qa: raw.deploy.min_qa.unwrap_or(DEFAULT_MIN_QA) },
+        tests,
         greeting: non_empty_or(raw.greeting.unwrap_or_default(), &format!("Hi! I'm {name}. How can I help?")),
         unknown_answer: non_empty_or(raw.unknown_answer.unwrap_or_default(), DEFAULT_UNKNOWN_ANSWER),
         appearance: Appearance {
@@ -293,7 +466,7 @@ mod tests {
         );
         check_error(
             "name = \"Acme\"\nvisibility = \"public\"\ncolour = \"red\"\n",
-            "bots/acme/bot.toml:3: unknown field `colour`, expected one of `name`, `visibility`, `allowed_origins`, `greeting`, `unknown_answer`, `handoff`, `appearance`, `access`",
+            "bots/acme/bot.toml:3: unknown field `colour`, expected one of `name`, `description`, `visibility`, `allowed_origins`, `greeting`, `unknown_answer`, `privacy_text`, `handoff`, `appearance`, `access`, `profile`, `search`, `deploy`, `test`",
         );
         check_error("name = \"  \"\nvisibility = \"public\"\n", "bots/acme/bot.toml:1: `name` must not be empty");
         check_error(
@@ -333,6 +506,73 @@ mod tests {
             &format!("name = \"X\"\nvisibility = \"public\"\n[access]\npassword_hash = \"{HASH}\"\n"),
         );
         assert!(public_with_access.unwrap_err().message.contains("internal bots only"));
+    }
+
+    #[test]
+    fn tests_profile_search_and_deploy_rules_are_validated() {
+        let base = "name = \"Acme\"\nvisibility = \"public\"\n";
+        check_error(
+            &format!("{base}[[test]]\nquestion = \"a\"\nexpect_source = \"faq.toml#a\"\nexpect_text = \"b\"\n"),
+            "bots/acme/bot.toml:3: `test` \"a\" needs exactly one non-empty `expect_source`, `expect_text` or `expect = \"unknown\"`",
+        );
+        check_error(
+            &format!("{base}[[test]]\nquestion = \"a\"\nexpect = \"nothing\"\n"),
+            "bots/acme/bot.toml:5: `test.expect`: `nothing` is not known; the only value is \"unknown\"",
+        );
+        check_error(
+            &format!("{base}[profile]\ncompany = \"Acme\"\nmood = \"happy\"\n"),
+            "bots/acme/bot.toml:5: unknown field `mood`, expected one of `company`, `purpose`, `audience`, `tone`, `escalation_contact`, `language`",
+        );
+        check_error(
+            &format!("{base}[search]\nlanguage = \"xx\"\n"),
+            "bots/acme/bot.toml:4: unknown variant `xx`, expected one of `en`, `fr`, `de`, `es`",
+        );
+        check_error(
+            &format!("{base}[deploy]\nmin_qa = -1\n"),
+            "bots/acme/bot.toml:4: invalid value: integer `-1`, expected usize",
+        );
+
+        let text = format!(
+            "{base}description = \"Answers\"\n[profile]\ncompany = \"Acme\"\ntone = \" \"\n[deploy]\nmin_qa = 3\n\
+             [[test]]\nquestion = \"Delivery?\"\nexpect_source = \"faq.toml#delivery\"\n\
+             [[test]]\nquestion = \"Weather?\"\nexpect = \"unknown\"\n"
+        );
+        let config = parse(Path::new("bot.toml"), "acme", &text).unwrap();
+        assert_eq!(config.description.as_deref(), Some("Answers"));
+        assert_eq!(config.profile.missing(), vec!["purpose", "audience", "tone", "escalation_contact", "language"]);
+        assert_eq!(config.deploy.min_qa, 3);
+        assert_eq!(config.tests.len(), 2);
+        assert_eq!(config.tests[0].expect, Expect::Source("faq.toml#delivery".into()));
+        assert_eq!(config.tests[1].expect, Expect::Unknown);
+        let defaults = parse(Path::new("bot.toml"), "acme", base).unwrap();
+        assert_eq!(defaults.deploy.min_qa, DEFAULT_MIN_QA);
+    }
+
+    #[test]
+    fn differences_tell_chatroom_settings_from_index_settings() {
+        let base = "name = \"Acme\"\nvisibility = \"public\"\n";
+        let old = parse(Path::new("bot.toml"), "acme", base).unwrap();
+        let cases: &[(&str, &[(&str, bool, bool)])] = &[
+            ("greeting = \"Yo\"\n", &[("greeting", true, false)]),
+            ("privacy_text = \"We keep nothing\"\n", &[("privacy_text", true, false)]),
+            ("[appearance]\naccent_color = \"#000000\"\n", &[("appearance", true, false)]),
+            ("[search]\nlanguage = \"fr\"\n", &[("search", false, true)]),
+            ("[profile]\ntone = \"warm\"\n", &[("profile", false, false)]),
+            ("", &[]),
+        ];
+        for (extra, expect) in cases {
+            let new = parse(Path::new("bot.toml"), "acme", &format!("{base}{extra}")).unwrap();
+            let got: Vec<(&str, bool, bool)> =
+                differences(&old, &new).iter().map(|c| (c.key, c.chatroom, c.reindex)).collect();
+            assert_eq!(&got, expect, "{extra}");
+        }
+        let internal = parse(
+            Path::new("bot.toml"),
+            "acme",
+            &format!("name = \"Acme\"\nvisibility = \"internal\"\n[access]\npassword_hash = \"{HASH}\"\n"),
+        )
+        .unwrap();
+        assert!(differences(&old, &internal).is_empty(), "visibility and access live in the store");
     }
 
     #[test]

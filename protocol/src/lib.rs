@@ -31,7 +31,7 @@ pub struct Reply {
     pub kind: ReplyKind,
     /// Plain text; the widget renders it as text, never as HTML.
     pub text: String,
-    /// Where the answer comes from, best first. Empty for [`ReplyKind::Unknown`].
+    /// Where the answer comes from (or the pages suggested), best first. Empty for [`ReplyKind::Unknown`].
     pub sources: Vec<Source>,
     /// A way to reach a person; set when the bot could not answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -46,6 +46,10 @@ pub enum ReplyKind {
     Faq,
     /// A passage of a knowledge document matched.
     Document,
+    /// Relevant sections exist but none answers for sure: `text` introduces
+    /// them ("These pages may help:"), `sources` holds 2-3 of them, and
+    /// `handoff` is set.
+    Suggestions,
     /// Nothing in the knowledge base answers the question.
     Unknown,
 }
@@ -160,6 +164,18 @@ pub enum ErrorCode {
     InvalidCredentials,
     /// Too many attempts; retry later.
     TooManyAttempts,
+    /// The bot is deactivated, not yet active, or not deployed.
+    BotOffline,
+    /// The bot's plan allows no more messages this month.
+    MessageLimitReached,
+    /// The bot's plan has expired.
+    PlanExpired,
+    /// Signed in, but not allowed to do this (an admin token scoped to another bot, a bad CSRF token).
+    Forbidden,
+    /// Another deploy of this bot is running.
+    DeployInProgress,
+    /// The bot does not meet a prerequisite for this action; the message lists them.
+    CannotDeploy,
     /// Something failed inside the gateway; the logs say what.
     Internal,
 }
@@ -179,6 +195,12 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::BotOffline => "bot_offline",
+            ErrorCode::MessageLimitReached => "message_limit_reached",
+            ErrorCode::PlanExpired => "plan_expired",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::DeployInProgress => "deploy_in_progress",
+            ErrorCode::CannotDeploy => "cannot_deploy",
             ErrorCode::Internal => "internal",
         }
     }
@@ -202,6 +224,12 @@ mod tests {
             ErrorCode::Unauthorized,
             ErrorCode::InvalidCredentials,
             ErrorCode::TooManyAttempts,
+            ErrorCode::BotOffline,
+            ErrorCode::MessageLimitReached,
+            ErrorCode::PlanExpired,
+            ErrorCode::Forbidden,
+            ErrorCode::DeployInProgress,
+            ErrorCode::CannotDeploy,
             ErrorCode::Internal,
         ];
         for code in all {

@@ -87,14 +87,31 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         "/v1/bots/{bot}/config",
         "/v1/bots/{bot}/messages",
         "/v1/bots/{bot}/sessions",
+        "/v1/admin/bots",
+        "/v1/admin/bots/{bot}",
+        "/v1/admin/bots/{bot}/check",
+        "/v1/admin/bots/{bot}/deploys",
+        "/v1/admin/bots/{bot}/schedules",
+        "/v1/admin/bots/{bot}/rollback",
+        "/v1/admin/bots/{bot}/activate",
+        "/v1/admin/bots/{bot}/deactivate",
+        "/v1/admin/bots/{bot}/visibility",
+        "/v1/admin/bots/{bot}/password",
+        "/v1/admin/bots/{bot}/tokens",
+        "/v1/admin/bots/{bot}/tokens/{name}",
+        "/v1/admin/bots/{bot}/plan",
+        "/v1/admin/bots/{bot}/integration",
     ];
     assert_eq!(documented, served, "docs/openapi.yaml paths");
     for path in documented {
         let concrete = path
             .replace("{version}", env!("CARGO_PKG_VERSION"))
             .replace("{file}", "bundle.js")
-            .replace("{bot}", "brightwater");
-        let reply = send(stack().gateway, Method::GET, &concrete, &[], "").await.unwrap();
+            .replace("{bot}", "brightwater")
+            .replace("{name}", "nobody");
+        // With the admin token, so that admin routes are reached rather than refused.
+        let bearer = format!("Bearer {}", stack().admin_token);
+        let reply = send(stack().gateway, Method::GET, &concrete, &[("authorization", &bearer)], "").await.unwrap();
         let unrouted = reply.status == 404 && reply.json()["error"]["code"] == "not_found";
         assert!(!unrouted, "{path} is documented but not served");
     }

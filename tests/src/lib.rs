@@ -2,7 +2,9 @@
 //!
 //! [`stack`] starts, once per test binary, the real `docent` gateway on the
 //! demo bots and the demo website, each on its own random loopback port, on a
-//! background runtime that outlives every test.
+//! background runtime that outlives every test. The bots are deployed into a fresh
+//! data directory exactly as `docent deploy` does, and copies of the public bot
+//! (the [`LAB_BOTS`]) give tests that change a bot's state one of their own.
 
 pub mod http;
 pub mod webdriver;
@@ -14,8 +16,8 @@ use std::sync::{Arc, OnceLock};
 use anyhow::Context;
 use docent_demo_site::Site;
 use docent_gateway::assets::WidgetAssets;
-use docent_gateway::http::AppState;
-use docent_gateway::registry::Registry;
+use docent_gateway::options::DataArgs;
+use docent_lifecycle::Lifecycle;
 
 /// The gateway and the demo site, running.
 pub struct Stack {
@@ -23,12 +25,22 @@ pub struct Stack {
     /// The demo site's port. It is allowlisted as `http://localhost:{port}`;
     /// the same pages at `http://127.0.0.1:{port}` are an origin that is not.
     pub site_port: u16,
-    _bots: tempfile::TempDir,
+    /// The same lifecycle the gateway serves from, for tests that deploy, deactivate or limit.
+    pub lifecycle: Arc<Lifecycle>,
+    /// An admin token for the admin API and the console.
+    pub admin_token: String,
+    bots: tempfile::TempDir,
+    _data: tempfile::TempDir,
 }
 
 impl Stack {
     pub fn gateway_url(&self) -> String {
         format!("http://{}", self.gateway)
+    }
+
+    /// The bots folder the gateway was deployed from (a copy of `demo/bots`).
+    pub fn bots_dir(&self) -> &Path {
+        self.bots.path()
     }
 
     /// The demo site's origin that the demo bots allow.
@@ -41,6 +53,10 @@ impl Stack {
         format!("http://127.0.0.1:{}", self.site_port)
     }
 }
+
+/// Copies of the public `brightwater` bot, one per test that changes a bot's state, so tests
+/// running in parallel never see each other's changes.
+pub const LAB_BOTS: &[&str] = &["lab-offline", "lab-quota", "lab-rollback", "lab-console"];
 
 /// The password of the demo `handbook` bot, as printed by `cargo xtask demo`.
 pub const HANDBOOK_PASSWORD: &str = "brightwater-staff";
@@ -70,11 +86,26 @@ fn start() -> anyhow::Result<Stack> {
         let text = std::fs::read_to_string(&config).with_context(|| config.display().to_string())?;
         std::fs::write(&config, text.replace("http://localhost:8081", &format!("http://localhost:{site_port}")))?;
     }
-    let registry = Registry::load(bots.path()).map_err(|errors| {
-        anyhow::anyhow!("{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
-    })?;
+    for lab in LAB_BOTS {
+        copy_tree(&bots.path().join("brightwater"), &bots.path().join(lab))?;
+    }
+    let data = tempfile::tempdir()?;
+    let args = DataArgs {
+        bots: bots.path().to_owned(),
+        data: data.path().to_owned(),
+        model: std::env::var_os("DOCENT_MODEL").map(PathBuf::from),
+    };
     let assets = WidgetAssets::from_dir(&root.join("target/widget-dist")).map_err(anyhow::Error::msg)?;
-    let state = Arc::new(AppState::new(registry, assets));
+    let mut options = args.lifecycle_options()?;
+    options.public_url = format!("http://{gateway}");
+    options.widget_bundle = assets.get("bundle.js").map(|bundle| Arc::new(bundle.plain.to_vec()));
+    let lifecycle = Arc::new(Lifecycle::open(options)?);
+    let bot_ids = ["brightwater", "handbook"].iter().chain(LAB_BOTS);
+    for bot in bot_ids {
+        lifecycle.deploy(bot, "e2e", &mut |_| {}).with_context(|| format!("cannot deploy {bot}"))?;
+    }
+    let admin_token = lifecycle.create_admin_token("e2e", None, "e2e")?;
+    let state = Arc::new(docent_gateway::serve::app_state(Arc::clone(&lifecycle), assets)?);
     let site = Site { root: root.join("demo/site"), gateway: Some(format!("http://{gateway}")) };
 
     site_listener.set_nonblocking(true)?;
@@ -87,14 +118,15 @@ fn start() -> anyhow::Result<Stack> {
             let gateway_listener = tokio::net::TcpListener::from_std(gateway_listener).expect("gateway listener");
             tokio::spawn(docent_demo_site::serve(site_listener, site, std::future::pending()));
             let _ = ready_tx.send(());
-            docent_gateway::server::serve(gateway_listener, state, std::future::pending()).await;
+            docent_gateway::serve::run_gateway(gateway_listener, state, std::future::pending()).await;
         });
     });
     ready_rx.recv().context("the test server thread died")?;
-    Ok(Stack { gateway, site_port, _bots: bots })
+    Ok(Stack { gateway, site_port, lifecycle, admin_token, bots, _data: data })
 }
 
-fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
+/// Copies a folder recursively.
+pub fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
         let entry = entry?;

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use base64::Engine;
 use hyper::Method;
 use serde_json::{Value, json};
 
@@ -197,6 +198,13 @@ impl Browser {
         let value =
             self.session_command(Method::GET, &format!("/element/{}/attribute/{name}", element.0), Value::Null).await?;
         Ok(value.as_str().map(str::to_owned))
+    }
+
+    /// A PNG of the viewport.
+    pub async fn screenshot(&self) -> anyhow::Result<Vec<u8>> {
+        let encoded = self.session_command(Method::GET, "/screenshot", Value::Null).await?;
+        let encoded = encoded.as_str().context("the screenshot is not a string")?;
+        Ok(base64::engine::general_purpose::STANDARD.decode(encoded)?)
     }
 
     /// Runs `script` in the page and returns its JSON result.

@@ -198,6 +198,7 @@ fn kind_name(kind: ReplyKind) -> &'static str {
     match kind {
         ReplyKind::Faq => "faq",
         ReplyKind::Document => "document",
+        ReplyKind::Suggestions => "suggestions",
         ReplyKind::Unknown => "unknown",
     }
 }
@@ -207,6 +208,12 @@ fn failure_text(failure: &Failure) -> &str {
     match failure {
         Failure::Http { code: Some(ErrorCode::TooManyAttempts), .. } => "Too many messages, please wait a moment.",
         Failure::Http { code: Some(ErrorCode::PayloadTooLarge), .. } => "That message is too long.",
+        Failure::Http { code: Some(ErrorCode::BotOffline), .. } => {
+            "The assistant is offline right now. Please try again later."
+        }
+        Failure::Http { code: Some(ErrorCode::MessageLimitReached | ErrorCode::PlanExpired), .. } => {
+            "The assistant can't take more questions right now. Please contact us another way."
+        }
         // Our own gateway's words about what is wrong with the request.
         Failure::Http { code: Some(ErrorCode::InvalidRequest), message } if !message.is_empty() => message,
         _ => "Something went wrong. Please try again.",

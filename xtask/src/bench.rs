@@ -1,8 +1,12 @@
-//! `cargo xtask bench`: the figures BENCHMARKS.md records, measured on this machine.
+//! `cargo xtask bench [deploy]`: the figures BENCHMARKS.md records, measured on this machine.
 //!
+//! `bench`:
 //! 1. the widget's download: gzip size of bundle.js plus its wasm;
 //! 2. in-process answer latency over the demo eval questions (`cargo bench -p docent-gateway`);
 //! 3. HTTP answer throughput and latency at 16 connections, with wrk against a release gateway.
+//!
+//! `bench deploy`: deploy, quick update, rollback, churn under load, a large complete update and
+//! killed deploys (`tests/benches/deploy.rs`, against a release build).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -14,7 +18,27 @@ use crate::{Service, cargo, dist, ensure_packages, run as run_command, wait_for_
 const LOAD_CONNECTIONS: u32 = 16;
 const LOAD_SECONDS: u32 = 10;
 
-pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
+pub(crate) fn run(root: &Path, what: Option<&str>) -> anyhow::Result<()> {
+    match what {
+        None => answers(root),
+        Some("deploy") => deploy(root),
+        Some(other) => bail!("no benchmark named `{other}`: use `cargo xtask bench` or `cargo xtask bench deploy`"),
+    }
+}
+
+/// The deploy benchmarks, with the release `docent` for the processes it kills.
+fn deploy(root: &Path) -> anyhow::Result<()> {
+    dist::build_widget(root)?;
+    run_command(cargo(root).args(["build", "--release", "-p", "docent-gateway"]))?;
+    run_command(
+        cargo(root)
+            .args(["bench", "-p", "docent-tests", "--bench", "deploy"])
+            .env("DOCENT_BIN", root.join("target/release/docent"))
+            .env("DOCENT_LOG", "warn"),
+    )
+}
+
+fn answers(root: &Path) -> anyhow::Result<()> {
     let widget = dist::build_widget(root)?;
     run_command(cargo(root).args(["bench", "-p", "docent-gateway", "--bench", "answer"]))?;
     let load = http_load(root, &widget.dir)?;
@@ -32,11 +56,25 @@ fn http_load(root: &Path, widget_dir: &Path) -> anyhow::Result<String> {
     run_command(cargo(root).args(["build", "--release", "-p", "docent-gateway"]))?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let address = format!("127.0.0.1:{port}");
+    let docent = root.join("target/release/docent");
+    let data = root.join("target/bench/data");
+    if data.exists() {
+        std::fs::remove_dir_all(&data).with_context(|| format!("cannot empty {}", data.display()))?;
+    }
+    run_command(
+        Command::new(&docent)
+            .args(["deploy", "brightwater", "--bots"])
+            .arg(root.join("demo/bots"))
+            .arg("--data")
+            .arg(&data),
+    )?;
     let mut gateway = Service::spawn(
-        Command::new(root.join("target/release/docent"))
+        Command::new(&docent)
             .arg("serve")
             .arg("--bots")
             .arg(root.join("demo/bots"))
+            .arg("--data")
+            .arg(&data)
             .args(["--listen", &address])
             .arg("--widget-dir")
             .arg(widget_dir)

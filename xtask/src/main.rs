@@ -4,9 +4,13 @@
 //! - `demo`: the widget and debug binaries, then the gateway on :8080 and the demo site on :8081.
 //! - `test`: fmt, clippy (native and wasm), the widget build, every test incl. headless Chromium.
 //! - `bench`: widget size, in-process answer latency, HTTP throughput under load.
+//! - `eval`: retrieval and reply quality on the dev sets, beside a reference BM25.
+//! - `model`: fetches the default embedding model into the cache (test, demo and eval do it too).
 
 mod bench;
 mod dist;
+mod eval;
+mod model;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -15,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-const USAGE: &str = "usage: cargo xtask <dist | demo | test | bench>";
+const USAGE: &str = "usage: cargo xtask <dist | demo | test | bench [deploy] | eval | model>";
 
 fn main() -> std::process::ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -24,7 +28,9 @@ fn main() -> std::process::ExitCode {
         "dist" => release(&root),
         "demo" => demo(&root),
         "test" => test(&root),
-        "bench" => bench::run(&root),
+        "bench" => bench::run(&root, std::env::args().nth(2).as_deref()),
+        "eval" => eval::run_eval(&root),
+        "model" => model::ensure_model().map(|dir| println!("{}", dir.display())),
         _ => {
             eprintln!("{USAGE}");
             return std::process::ExitCode::from(2);
@@ -74,26 +80,38 @@ fn release(root: &Path) -> anyhow::Result<()> {
 /// The demo's fixed addresses, as written in the demo pages and bot configs.
 const DEMO_GATEWAY: &str = "127.0.0.1:8080";
 const DEMO_SITE: &str = "127.0.0.1:8081";
+/// The demo bots, deployed before the gateway starts.
+const DEMO_BOTS: [&str; 2] = ["brightwater", "handbook"];
 /// The demo `handbook` bot's password; `demo/bots/handbook/bot.toml` holds its argon2 hash.
 const DEMO_STAFF_PASSWORD: &str = "brightwater-staff";
 
 fn demo(root: &Path) -> anyhow::Result<()> {
+    let model = model::ensure_model()?;
     let widget = dist::build_widget(root)?;
     run(cargo(root).args(["build", "-p", "docent-gateway", "-p", "docent-demo-site"]))?;
-    let bin = root.join("target/debug");
-    run(Command::new(bin.join("docent")).args(["check", "--bots"]).arg(root.join("demo/bots")))?;
+    let docent = root.join("target/debug/docent");
+    let data = root.join("target/demo-data");
+    // The lifecycle commands and the gateway share these: the demo's sources, data and widget.
+    let with_demo = |command: &mut Command| {
+        command.arg("--bots").arg(root.join("demo/bots")).arg("--data").arg(&data).arg("--widget-dir").arg(&widget.dir);
+    };
+    for bot in DEMO_BOTS {
+        let mut deploy = Command::new(&docent);
+        deploy.args(["deploy", bot]).env("DOCENT_MODEL", &model);
+        with_demo(&mut deploy);
+        run(&mut deploy)?;
+    }
+    let admin_token = demo_admin_token(&docent, &data)?;
 
-    let mut gateway = Service::spawn(
-        Command::new(bin.join("docent"))
-            .arg("serve")
-            .arg("--bots")
-            .arg(root.join("demo/bots"))
-            .args(["--listen", DEMO_GATEWAY])
-            .arg("--widget-dir")
-            .arg(&widget.dir),
-    )?;
+    let mut serve = Command::new(&docent);
+    serve.arg("serve").args(["--listen", DEMO_GATEWAY]).env("DOCENT_MODEL", &model);
+    with_demo(&mut serve);
+    let mut gateway = Service::spawn(&mut serve)?;
     let site = Service::spawn(
-        Command::new(bin.join("demo-site")).arg("--site").arg(root.join("demo/site")).args(["--listen", DEMO_SITE]),
+        Command::new(root.join("target/debug/demo-site"))
+            .arg("--site")
+            .arg(root.join("demo/site"))
+            .args(["--listen", DEMO_SITE]),
     )?;
     wait_for_port(DEMO_GATEWAY, &mut gateway)?;
     println!();
@@ -103,6 +121,7 @@ fn demo(root: &Path) -> anyhow::Result<()> {
     println!("  Staff intranet page (internal bot): http://localhost:8081/staff.html  password: {DEMO_STAFF_PASSWORD}");
     println!("  Gateway demo pages:                 http://{DEMO_GATEWAY}/demo/brightwater");
     println!("                                      http://{DEMO_GATEWAY}/demo/handbook");
+    println!("  Operator console:                   http://{DEMO_GATEWAY}/admin/  admin token: {admin_token}");
     println!();
     println!("  Snippet for a page's <head>:");
     println!(
@@ -116,6 +135,29 @@ fn demo(root: &Path) -> anyhow::Result<()> {
         bail!("the gateway exited with {status}");
     }
     Ok(())
+}
+
+/// A fresh admin token named `demo` for the console (the previous one is revoked).
+fn demo_admin_token(docent: &Path, data: &Path) -> anyhow::Result<String> {
+    let revoke = Command::new(docent).args(["admin", "token", "revoke", "demo", "--data"]).arg(data).output()?;
+    if !revoke.status.success() {
+        // The first run has no token to revoke; anything else shows up in the create below.
+        eprintln!("{}", String::from_utf8_lossy(&revoke.stderr).trim());
+    }
+    let created = Command::new(docent)
+        .args(["admin", "token", "create", "demo", "--data"])
+        .arg(data)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run docent admin token create")?;
+    if !created.status.success() {
+        bail!("docent admin token create exited with {}", created.status);
+    }
+    String::from_utf8_lossy(&created.stdout)
+        .split_whitespace()
+        .find(|word| word.starts_with("dca_"))
+        .map(str::to_owned)
+        .context("docent admin token create printed no token")
 }
 
 /// A child process that is killed when dropped, so no server outlives xtask.
@@ -173,7 +215,9 @@ fn test(root: &Path) -> anyhow::Result<()> {
     run(cargo(root)
         .args(["clippy", "-p", "docent-widget", "--target", dist::WASM_TARGET, "--", "-D", "warnings"])
         .env("CARGO_TARGET_DIR", root.join("target/wasm")))?;
-    let (passed, failed) = run_tests(cargo(root).args(["test", "--workspace", "--exclude", "docent-widget"]))?;
+    let model = model::ensure_model()?;
+    let (passed, failed) =
+        run_tests(cargo(root).args(["test", "--workspace", "--exclude", "docent-widget"]).env("DOCENT_MODEL", &model))?;
     println!(
         "xtask test: fmt, clippy and every test passed in {:.0} s (widget {} bytes gzipped)",
         started.elapsed().as_secs_f64(),

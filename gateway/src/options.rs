@@ -1,0 +1,64 @@
+//! Command-line options shared by `docent serve` and the lifecycle commands: where the bots,
+//! the data directory, the embedding model and the widget build are.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use docent_indexer::Embedder;
+use docent_lifecycle::LifecycleOptions;
+
+use crate::assets::WidgetAssets;
+
+/// The owners' sources, the live state, and the model that embeds them.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// The bots folder: one folder per bot, named by its id.
+    #[arg(long = "bots", default_value = "bots", env = "DOCENT_BOTS")]
+    pub bots: PathBuf,
+    /// The data directory: the store and every generation's artifacts.
+    #[arg(long = "data", default_value = "docent-data", env = "DOCENT_DATA")]
+    pub data: PathBuf,
+    /// A sentence-transformers BERT folder (config.json, tokenizer.json, model.safetensors) for
+    /// semantic search. Without it, bots use lexical search only.
+    #[arg(long = "model", env = "DOCENT_MODEL")]
+    pub model: Option<PathBuf>,
+}
+
+impl DataArgs {
+    /// Lifecycle options for these folders, with the model loaded.
+    pub fn lifecycle_options(&self) -> anyhow::Result<LifecycleOptions> {
+        let mut options = LifecycleOptions::new(&self.data, &self.bots);
+        if let Some(dir) = &self.model {
+            let embedder =
+                Embedder::load(dir).with_context(|| format!("cannot load the model in {}", dir.display()))?;
+            tracing::info!(model = %embedder.id(), "embedding model loaded");
+            options.embedder = Some(Arc::new(embedder));
+        }
+        Ok(options)
+    }
+}
+
+/// Where the widget build comes from.
+#[derive(Args, Debug, Clone)]
+pub struct WidgetArgs {
+    /// Serve the widget from this folder instead of the build embedded in the binary.
+    #[arg(long, env = "DOCENT_WIDGET_DIR")]
+    pub widget_dir: Option<PathBuf>,
+}
+
+impl WidgetArgs {
+    /// The widget build: the folder given, else the one embedded in the binary, else the
+    /// workspace's `target/widget-dist` (development builds).
+    pub fn load(&self) -> anyhow::Result<WidgetAssets> {
+        match (&self.widget_dir, WidgetAssets::embedded()) {
+            (Some(dir), _) => WidgetAssets::from_dir(dir),
+            (None, Some(embedded)) => Ok(embedded),
+            (None, None) => {
+                WidgetAssets::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/widget-dist"))
+            }
+        }
+        .map_err(anyhow::Error::msg)
+    }
+}

@@ -1,0 +1,161 @@
+//! The real `docent` binary managing bots: exit codes, bad arguments, and a kill in every deploy phase.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use docent_lifecycle::failpoint::POINTS;
+use docent_lifecycle::{Lifecycle, LifecycleOptions};
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A copy of the demo bots and a data directory, driven through the binary.
+struct Site {
+    dir: tempfile::TempDir,
+}
+
+impl Site {
+    fn new() -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/bots"), &dir.path().join("bots"));
+        Site { dir }
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    fn docent(&self, args: &[&str], failpoint: Option<&str>) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_docent"));
+        command
+            .args(args)
+            .env("DOCENT_DATA", self.path("data"))
+            .env("DOCENT_BOTS", self.path("bots"))
+            .env("DOCENT_ACTOR", "tester")
+            .env_remove("DOCENT_FAILPOINT");
+        if let Some(point) = failpoint {
+            command.env("DOCENT_FAILPOINT", point);
+        }
+        command.output().unwrap()
+    }
+
+    fn lifecycle(&self) -> Lifecycle {
+        Lifecycle::open(LifecycleOptions::new(self.path("data"), self.path("bots"))).unwrap()
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+#[test]
+fn check_exit_codes_tell_the_state() {
+    let site = Site::new();
+    let output = site.docent(&["check"], None);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(text(&output).contains("brightwater: Ready to deploy"));
+    assert!(site.docent(&["deploy", "brightwater"], None).status.success());
+    let bot_toml = site.path("bots/brightwater/bot.toml");
+    let config = std::fs::read_to_string(&bot_toml).unwrap();
+    std::fs::write(&bot_toml, config.replace("position = \"right\"", "position = \"left\"")).unwrap();
+    let output = site.docent(&["check", "brightwater"], None);
+    assert_eq!(output.status.code(), Some(10), "{}", text(&output));
+    assert!(text(&output).contains("~ chatroom setting appearance"), "{}", text(&output));
+    std::fs::write(&bot_toml, config.replace("tone = ", "# tone = ")).unwrap();
+    let output = site.docent(&["check", "brightwater"], None);
+    assert_eq!(output.status.code(), Some(20), "{}", text(&output));
+    assert!(text(&output).contains("Incomplete survey: missing answers: tone"), "{}", text(&output));
+}
+
+#[test]
+fn bad_arguments_get_a_clear_error() {
+    let site = Site::new();
+    let cases: &[(&[&str], &str)] = &[
+        (&["deploy", "Bad_Id"], "\"Bad_Id\" is not a bot id"),
+        (&["deploy", "nobody"], "no bot named \"nobody\""),
+        (&["deploy", "brightwater", "--at", "soon"], "--at `soon` is not a time"),
+        (&["activate", "brightwater", "--at", "+5y"], "the unit of a delay is s, m, h or d"),
+        (&["plan", "brightwater", "set", "--storage", "5 parsecs"], "the unit is B, KB, MB, GB, KiB, MiB or GiB"),
+        (&["access", "brightwater", "visibility", "secret"], "invalid value 'secret'"),
+        (&["rollback", "brightwater"], "\"brightwater\" was never deployed"),
+        (&["status", "--peak-hours", "9"], "peak hours are two UTC hours like 8-20"),
+        (&["ask", "brightwater"], "give a question, or --stdin to read one per line"),
+    ];
+    for (args, expect) in cases {
+        let output = site.docent(args, None);
+        assert!(!output.status.success(), "{args:?} succeeded");
+        assert!(text(&output).contains(expect), "{args:?}: {}", text(&output));
+    }
+}
+
+#[test]
+fn ask_reads_questions_from_stdin_as_json_lines() {
+    let site = Site::new();
+    assert!(site.docent(&["deploy", "brightwater"], None).status.success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_docent"))
+        .args(["ask", "brightwater", "--stdin", "--json"])
+        .env("DOCENT_DATA", site.path("data"))
+        .env("DOCENT_BOTS", site.path("bots"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"How long does delivery take?\nWhat is the weather on Mars?\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(output.stdout).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["reply"]["kind"], "faq");
+    assert_eq!(lines[1]["reply"]["kind"], "unknown");
+}
+
+/// A deploy killed at each failpoint leaves the old generation (or, once activated, the new
+/// one) live, never a half-written one; a new deploy then succeeds.
+#[test]
+fn a_deploy_killed_in_any_phase_leaves_a_consistent_store() {
+    for point in POINTS {
+        let site = Site::new();
+        assert!(site.docent(&["deploy", "brightwater"], None).status.success());
+        let shipping = site.path("bots/brightwater/knowledge/shipping.md");
+        let text_before = std::fs::read_to_string(&shipping).unwrap();
+        std::fs::write(&shipping, format!("{text_before}\nParcels to islands take 2 extra days.\n")).unwrap();
+
+        let killed = site.docent(&["deploy", "brightwater"], Some(point));
+        assert!(!killed.status.success(), "{point}: the process was not killed");
+
+        let lifecycle = site.lifecycle();
+        let live = lifecycle.store().bot("brightwater").unwrap().unwrap().live;
+        let expect = if *point == "activated" { Some(2) } else { Some(1) };
+        assert_eq!(live, expect, "{point}: wrong live generation");
+        for generation in lifecycle.store().generations("brightwater").unwrap() {
+            lifecycle
+                .open_generation(&generation)
+                .unwrap_or_else(|err| panic!("{point}: generation {} does not open: {err}", generation.number));
+        }
+        let listed: Vec<String> =
+            lifecycle.store().generations("brightwater").unwrap().into_iter().map(|g| g.dir).collect();
+        for entry in std::fs::read_dir(site.path("data/generations/brightwater")).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(listed.contains(&name), "{point}: {name} is left on disk after a restart");
+        }
+        assert!(lifecycle.open_live("brightwater").unwrap().is_some(), "{point}: nothing serves");
+        drop(lifecycle);
+
+        let again = site.docent(&["deploy", "brightwater"], None);
+        assert!(again.status.success(), "{point}: the next deploy failed: {}", text(&again));
+        let lifecycle = site.lifecycle();
+        let (_, knowledge) = lifecycle.open_live("brightwater").unwrap().unwrap();
+        assert!(knowledge.manifest().inventory.files.len() >= 7, "{point}");
+    }
+}

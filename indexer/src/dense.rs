@@ -1,0 +1,179 @@
+//! The dense leg: which texts of the knowledge are embedded, the vector matrix,
+//! the embedding cache shared across builds, and scoring items against a query.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::embed::{Embedder, cosine};
+use crate::knowledge::Knowledge;
+use crate::report::hex;
+use crate::{BuildEvent, Error, Result};
+
+/// What an embedded text is, for an item (a Q&A pair or a passage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Role {
+    /// A Q&A question or one of its other phrasings.
+    Question,
+    /// A passage as "title. text".
+    Passage,
+    /// A passage's title alone (`Document › Heading`).
+    Heading,
+}
+
+/// One row of the matrix: the item (by its ordinal in the index) and what the text was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Row {
+    pub(crate) item: u32,
+    pub(crate) role: Role,
+}
+
+/// The embedded knowledge: one unit vector per row.
+pub(crate) struct Vectors {
+    pub(crate) embedder: Arc<Embedder>,
+    pub(crate) dimensions: usize,
+    pub(crate) rows: Vec<Row>,
+    /// `rows.len() * dimensions` floats, row after row.
+    pub(crate) matrix: Vec<f32>,
+}
+
+/// Per-item dense score: Q&A pairs take their best phrasing; passages the
+/// average of "title. text" and the title alone.
+pub(crate) fn item_scores(vectors: &Vectors, query: &[f32]) -> HashMap<u32, f32> {
+    let mut parts: HashMap<u32, (f32, f32, f32)> = HashMap::new(); // (question max, passage, heading)
+    for (row, vector) in vectors.rows.iter().zip(vectors.matrix.chunks_exact(vectors.dimensions)) {
+        let score = cosine(query, vector);
+        let entry = parts.entry(row.item).or_insert((f32::MIN, f32::MIN, f32::MIN));
+        match row.role {
+            Role::Question => entry.0 = entry.0.max(score),
+            Role::Passage => entry.1 = score,
+            Role::Heading => entry.2 = score,
+        }
+    }
+    parts
+        .into_iter()
+        .map(|(item, (question, passage, heading))| {
+            let score = if question > f32::MIN {
+                question
+            } else if heading > f32::MIN {
+                (passage + heading) / 2.0
+            } else {
+                passage
+            };
+            (item, score)
+        })
+        .collect()
+}
+
+/// The texts to embed, in item order (Q&A pairs first, then passages, as
+/// the index numbers them).
+pub(crate) fn texts(knowledge: &Knowledge) -> Vec<(Row, String)> {
+    let mut out = Vec::new();
+    let mut item = 0u32;
+    for pair in &knowledge.qa {
+        out.push((Row { item, role: Role::Question }, pair.question.clone()));
+        for phrasing in &pair.also {
+            out.push((Row { item, role: Role::Question }, phrasing.clone()));
+        }
+        item += 1;
+    }
+    for passage in &knowledge.passages {
+        out.push((Row { item, role: Role::Passage }, format!("{}. {}", passage.title, passage.text)));
+        out.push((Row { item, role: Role::Heading }, passage.title.clone()));
+        item += 1;
+    }
+    out
+}
+
+/// Embeds every text (each distinct text once), taking what it can from
+/// the cache folder and adding what it computed to it. Returns the vectors
+/// and how many texts were embedded now.
+pub(crate) fn embed_all(
+    embedder: &Arc<Embedder>,
+    texts: Vec<(Row, String)>,
+    cache: Option<&Path>,
+    progress: &mut dyn FnMut(BuildEvent),
+) -> Result<(Vectors, usize)> {
+    let dimensions = embedder.dimensions();
+    let mut known: HashMap<String, Vec<f32>> = HashMap::new();
+    let mut missing: Vec<&str> = Vec::new();
+    let mut seen = HashSet::new();
+    for (_, text) in &texts {
+        if !seen.insert(text.as_str()) {
+            continue;
+        }
+        match cache.and_then(|dir| read_cached(dir, &cache_key(embedder, text), dimensions)) {
+            Some(vector) => {
+                known.insert(text.clone(), vector);
+            }
+            None => missing.push(text),
+        }
+    }
+    progress(BuildEvent::Embedding { total: missing.len() as u64 });
+    let mut done = 0u64;
+    for batch in missing.chunks(crate::embed::BATCH_SIZE) {
+        let vectors = embedder.embed_batch(batch)?;
+        for (text, vector) in batch.iter().zip(vectors) {
+            if let Some(dir) = cache {
+                write_cached(dir, &cache_key(embedder, text), &vector)?;
+            }
+            known.insert((*text).to_owned(), vector);
+        }
+        done += batch.len() as u64;
+        progress(BuildEvent::Embedded { done });
+    }
+    let embedded = missing.len();
+    let mut rows = Vec::with_capacity(texts.len());
+    let mut matrix = Vec::with_capacity(texts.len() * dimensions);
+    for (row, text) in texts {
+        if let Some(vector) = known.get(&text) {
+            rows.push(row);
+            matrix.extend_from_slice(vector);
+        }
+    }
+    Ok((Vectors { embedder: embedder.clone(), dimensions, rows, matrix }, embedded))
+}
+
+/// Cache file name: SHA-256 of the model id and the text.
+fn cache_key(embedder: &Embedder, text: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(embedder.id().as_bytes());
+    hasher.update([0]);
+    hasher.update(text.as_bytes());
+    hex(&hasher.finalize())
+}
+
+fn read_cached(dir: &Path, key: &str, dimensions: usize) -> Option<Vec<f32>> {
+    let bytes = std::fs::read(dir.join(format!("{key}.f32"))).ok()?;
+    (bytes.len() == dimensions * 4).then(|| floats(&bytes))
+}
+
+/// Writes a cache entry through a temporary file and a rename, so a reader
+/// never sees half a vector.
+fn write_cached(dir: &Path, key: &str, vector: &[f32]) -> Result<()> {
+    let fail = |err: std::io::Error| Error::Artifact {
+        path: dir.display().to_string(),
+        reason: format!("cannot write the embedding cache: {err}"),
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let tmp = dir.join(format!(".{key}.tmp"));
+    let mut file = std::fs::File::create(&tmp).map_err(fail)?;
+    file.write_all(&bytes(vector)).map_err(fail)?;
+    drop(file);
+    std::fs::rename(&tmp, dir.join(format!("{key}.f32"))).map_err(fail)
+}
+
+/// Little-endian bytes of `values`.
+pub(crate) fn bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Floats from little-endian bytes (a trailing partial float is ignored).
+pub(crate) fn floats(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+}

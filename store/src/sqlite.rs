@@ -1,0 +1,990 @@
+//! [`SqliteStore`]: the [`Store`] in one SQLite file (WAL, foreign keys, versioned migrations).
+//!
+//! One connection behind a mutex per process; other processes (a second gateway, the CLI)
+//! open their own and wait on SQLite's lock for up to `BUSY_TIMEOUT`. Every write runs in a
+//! `BEGIN IMMEDIATE` transaction, so read-then-write sequences (quotas, locks, claims) are
+//! exact across threads and processes.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+
+use crate::{
+    AccessToken, AdminToken, AuditEntry, BotRow, BotSeed, BotStatus, Deploy, DeployOutcome, DeployStart, Error,
+    Generation, GenerationKind, LockHolder, Plan, Quota, Result, Schedule, ScheduleAction, ScheduleState, Scope, Store,
+    Timestamp, Visibility,
+};
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Schema versions, applied in order, each in its own transaction and recorded in `schema_migrations`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO meta (key, value) VALUES ('revision', 0);
+
+CREATE TABLE bots (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL CHECK (status IN ('active', 'inactive')),
+    activate_at INTEGER,
+    created_at INTEGER NOT NULL,
+    live INTEGER,
+    previous INTEGER,
+    live_since INTEGER,
+    live_by TEXT,
+    next_generation INTEGER NOT NULL DEFAULT 1,
+    visibility TEXT NOT NULL CHECK (visibility IN ('public', 'internal')),
+    password_hash TEXT
+);
+
+CREATE TABLE generations (
+    bot TEXT NOT NULL REFERENCES bots (id),
+    number INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('complete', 'quick')),
+    dir TEXT NOT NULL,
+    knowledge_digest TEXT NOT NULL,
+    manifest TEXT NOT NULL,
+    config TEXT NOT NULL,
+    PRIMARY KEY (bot, number)
+);
+
+CREATE TABLE deploys (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    bot TEXT NOT NULL REFERENCES bots (id),
+    actor TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    outcome TEXT NOT NULL CHECK (outcome IN ('running', 'succeeded', 'failed', 'interrupted', 'trained')),
+    generation INTEGER,
+    failure TEXT,
+    phases TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX deploys_by_bot ON deploys (bot, id);
+
+CREATE TABLE deploy_locks (
+    bot TEXT PRIMARY KEY REFERENCES bots (id),
+    deploy_id INTEGER NOT NULL REFERENCES deploys (id),
+    owner TEXT NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+);
+
+CREATE TABLE schedules (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    bot TEXT NOT NULL REFERENCES bots (id),
+    action TEXT NOT NULL CHECK (action IN ('deploy', 'activate', 'deactivate')),
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed', 'cancelled')),
+    created_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    result TEXT
+);
+CREATE INDEX schedules_due ON schedules (state, at);
+
+CREATE TABLE plans (
+    bot TEXT PRIMARY KEY REFERENCES bots (id),
+    name TEXT NOT NULL,
+    messages_per_month INTEGER,
+    storage_bytes INTEGER,
+    expires_at INTEGER
+);
+
+CREATE TABLE usage (
+    bot TEXT NOT NULL REFERENCES bots (id),
+    month TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (bot, month)
+);
+
+CREATE TABLE access_tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    bot TEXT NOT NULL REFERENCES bots (id),
+    name TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER
+);
+CREATE UNIQUE INDEX access_tokens_live_name ON access_tokens (bot, name) WHERE revoked_at IS NULL;
+
+CREATE TABLE admin_tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    digest TEXT NOT NULL UNIQUE,
+    scope_bot TEXT,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE UNIQUE INDEX admin_tokens_live_name ON admin_tokens (name) WHERE revoked_at IS NULL;
+
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    bot TEXT,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX audit_by_bot ON audit (bot, id);
+"#];
+
+/// The store in one SQLite file.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the store at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        let conn = Connection::open(path).map_err(|err| backend(format!("cannot open {}", path.display()), err))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+        conn.pragma_update(None, "foreign_keys", true).map_err(db)?;
+        let store = SqliteStore { conn: Mutex::new(conn) };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The schema version applied.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.lock()
+            .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |row| row.get(0))
+            .map_err(db)
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let mut conn = self.lock();
+        conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL DEFAULT (unixepoch()))")
+            .map_err(db)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let current: i64 = tx
+            .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |row| row.get(0))
+            .map_err(db)?;
+        let known = MIGRATIONS.len() as i64;
+        if current > known {
+            return Err(Error::TooNew { found: current, known });
+        }
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            tx.execute_batch(sql).map_err(|err| backend(format!("migration {}", index + 1), err))?;
+            tx.execute("INSERT INTO schema_migrations (version) VALUES (?1)", [index as i64 + 1]).map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `change` in a `BEGIN IMMEDIATE` transaction.
+    fn write<T>(&self, change: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let value = change(&tx)?;
+        tx.commit().map_err(db)?;
+        Ok(value)
+    }
+
+    /// A change a gateway must see: `change`, the audit entry and the revision bump, atomically.
+    fn visible_change<T>(&self, audit: &AuditEntry, change: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.write(|tx| {
+            let value = change(tx)?;
+            bump_and_audit(tx, audit)?;
+            Ok(value)
+        })
+    }
+}
+
+fn bump_and_audit(tx: &Transaction<'_>, audit: &AuditEntry) -> Result<()> {
+    tx.execute("UPDATE meta SET value = value + 1 WHERE key = 'revision'", []).map_err(db)?;
+    write_audit(tx, audit)
+}
+
+fn write_audit(tx: &Transaction<'_>, audit: &AuditEntry) -> Result<()> {
+    tx.execute(
+        "INSERT INTO audit (at, actor, bot, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![audit.at, audit.actor, audit.bot, audit.action, audit.detail],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
+fn db(err: rusqlite::Error) -> Error {
+    Error::Backend(err.to_string())
+}
+
+fn backend(context: String, err: rusqlite::Error) -> Error {
+    Error::Backend(format!("{context}: {err}"))
+}
+
+fn require_bot(tx: &Transaction<'_>, bot: &str) -> Result<()> {
+    let found: Option<i64> =
+        tx.query_row("SELECT 1 FROM bots WHERE id = ?1", [bot], |row| row.get(0)).optional().map_err(db)?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(Error::Conflict(format!("the store knows no bot \"{bot}\""))),
+    }
+}
+
+fn bad_value(column: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("unexpected {column} `{value}` in the store").into(),
+    )
+}
+
+fn visibility_text(visibility: Visibility) -> &'static str {
+    match visibility {
+        Visibility::Public => "public",
+        Visibility::Internal => "internal",
+    }
+}
+
+fn parse_visibility(text: &str) -> rusqlite::Result<Visibility> {
+    match text {
+        "public" => Ok(Visibility::Public),
+        "internal" => Ok(Visibility::Internal),
+        other => Err(bad_value("visibility", other)),
+    }
+}
+
+fn status_text(status: BotStatus) -> &'static str {
+    match status {
+        BotStatus::Active => "active",
+        BotStatus::Inactive => "inactive",
+    }
+}
+
+fn kind_text(kind: GenerationKind) -> &'static str {
+    match kind {
+        GenerationKind::Complete => "complete",
+        GenerationKind::Quick => "quick",
+    }
+}
+
+fn outcome_text(outcome: DeployOutcome) -> &'static str {
+    match outcome {
+        DeployOutcome::Running => "running",
+        DeployOutcome::Succeeded => "succeeded",
+        DeployOutcome::Failed => "failed",
+        DeployOutcome::Interrupted => "interrupted",
+        DeployOutcome::Trained => "trained",
+    }
+}
+
+fn action_text(action: ScheduleAction) -> &'static str {
+    match action {
+        ScheduleAction::Deploy => "deploy",
+        ScheduleAction::Activate => "activate",
+        ScheduleAction::Deactivate => "deactivate",
+    }
+}
+
+const BOT_COLUMNS: &str =
+    "id, status, activate_at, created_at, live, previous, live_since, live_by, visibility, password_hash";
+
+fn bot_row(row: &Row<'_>) -> rusqlite::Result<BotRow> {
+    let status: String = row.get(1)?;
+    let visibility: String = row.get(8)?;
+    Ok(BotRow {
+        id: row.get(0)?,
+        status: match status.as_str() {
+            "active" => BotStatus::Active,
+            "inactive" => BotStatus::Inactive,
+            other => return Err(bad_value("status", other)),
+        },
+        activate_at: row.get(2)?,
+        created_at: row.get(3)?,
+        live: row.get(4)?,
+        previous: row.get(5)?,
+        live_since: row.get(6)?,
+        live_by: row.get(7)?,
+        visibility: parse_visibility(&visibility)?,
+        password_hash: row.get(9)?,
+    })
+}
+
+const GENERATION_COLUMNS: &str = "bot, number, created_at, created_by, kind, dir, knowledge_digest, manifest, config";
+
+fn generation_row(row: &Row<'_>) -> rusqlite::Result<Generation> {
+    let kind: String = row.get(4)?;
+    Ok(Generation {
+        bot: row.get(0)?,
+        number: row.get(1)?,
+        created_at: row.get(2)?,
+        created_by: row.get(3)?,
+        kind: match kind.as_str() {
+            "complete" => GenerationKind::Complete,
+            "quick" => GenerationKind::Quick,
+            other => return Err(bad_value("generation kind", other)),
+        },
+        dir: row.get(5)?,
+        knowledge_digest: row.get(6)?,
+        manifest: row.get(7)?,
+        config: row.get(8)?,
+    })
+}
+
+const DEPLOY_COLUMNS: &str = "id, bot, actor, started_at, finished_at, outcome, generation, failure, phases";
+
+fn deploy_row(row: &Row<'_>) -> rusqlite::Result<Deploy> {
+    let outcome: String = row.get(5)?;
+    Ok(Deploy {
+        id: row.get(0)?,
+        bot: row.get(1)?,
+        actor: row.get(2)?,
+        started_at: row.get(3)?,
+        finished_at: row.get(4)?,
+        outcome: match outcome.as_str() {
+            "running" => DeployOutcome::Running,
+            "succeeded" => DeployOutcome::Succeeded,
+            "failed" => DeployOutcome::Failed,
+            "interrupted" => DeployOutcome::Interrupted,
+            "trained" => DeployOutcome::Trained,
+            other => return Err(bad_value("deploy outcome", other)),
+        },
+        generation: row.get(6)?,
+        failure: row.get(7)?,
+        phases: row.get(8)?,
+    })
+}
+
+const SCHEDULE_COLUMNS: &str = "id, bot, action, at, actor, state, created_at, result";
+
+fn schedule_row(row: &Row<'_>) -> rusqlite::Result<Schedule> {
+    let action: String = row.get(2)?;
+    let state: String = row.get(5)?;
+    Ok(Schedule {
+        id: row.get(0)?,
+        bot: row.get(1)?,
+        action: match action.as_str() {
+            "deploy" => ScheduleAction::Deploy,
+            "activate" => ScheduleAction::Activate,
+            "deactivate" => ScheduleAction::Deactivate,
+            other => return Err(bad_value("schedule action", other)),
+        },
+        at: row.get(3)?,
+        actor: row.get(4)?,
+        state: match state.as_str() {
+            "pending" => ScheduleState::Pending,
+            "running" => ScheduleState::Running,
+            "done" => ScheduleState::Done,
+            "failed" => ScheduleState::Failed,
+            "cancelled" => ScheduleState::Cancelled,
+            other => return Err(bad_value("schedule state", other)),
+        },
+        created_at: row.get(6)?,
+        result: row.get(7)?,
+    })
+}
+
+fn lock_holder(tx: &Transaction<'_>, bot: &str) -> Result<Option<LockHolder>> {
+    tx.query_row(
+        "SELECT l.deploy_id, d.actor, l.owner, d.started_at, l.heartbeat_at
+         FROM deploy_locks l JOIN deploys d ON d.id = l.deploy_id WHERE l.bot = ?1",
+        [bot],
+        |row| {
+            Ok(LockHolder {
+                deploy_id: row.get(0)?,
+                actor: row.get(1)?,
+                owner: row.get(2)?,
+                started_at: row.get(3)?,
+                heartbeat_at: row.get(4)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(db)
+}
+
+fn u64_of(value: Option<i64>) -> Option<u64> {
+    value.map(|v| u64::try_from(v).unwrap_or(0))
+}
+
+fn i64_of(value: Option<u64>) -> Option<i64> {
+    value.map(|v| i64::try_from(v).unwrap_or(i64::MAX))
+}
+
+impl Store for SqliteStore {
+    fn revision(&self) -> Result<u64> {
+        self.lock().query_row("SELECT value FROM meta WHERE key = 'revision'", [], |row| row.get(0)).map_err(db)
+    }
+
+    fn ensure_bot(&self, id: &str, seed: &BotSeed, audit: &AuditEntry) -> Result<bool> {
+        if self.bot(id)?.is_some() {
+            return Ok(false);
+        }
+        self.write(|tx| {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO bots (id, status, created_at, visibility, password_hash) VALUES (?1, 'active', ?2, ?3, ?4)
+                     ON CONFLICT (id) DO NOTHING",
+                    params![id, audit.at, visibility_text(seed.visibility), seed.password_hash],
+                )
+                .map_err(db)?;
+            if inserted == 0 {
+                return Ok(false);
+            }
+            for (index, digest) in seed.token_digests.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO access_tokens (bot, name, digest, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![id, format!("bot.toml-{}", index + 1), digest, audit.at],
+                )
+                .map_err(db)?;
+            }
+            bump_and_audit(tx, audit)?;
+            Ok(true)
+        })
+    }
+
+    fn bot(&self, id: &str) -> Result<Option<BotRow>> {
+        self.lock()
+            .query_row(&format!("SELECT {BOT_COLUMNS} FROM bots WHERE id = ?1"), [id], bot_row)
+            .optional()
+            .map_err(db)
+    }
+
+    fn bots(&self) -> Result<Vec<BotRow>> {
+        let conn = self.lock();
+        let mut statement = conn.prepare(&format!("SELECT {BOT_COLUMNS} FROM bots ORDER BY id")).map_err(db)?;
+        statement.query_map([], bot_row).map_err(db)?.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    fn set_status(
+        &self,
+        id: &str,
+        status: BotStatus,
+        activate_at: Option<Timestamp>,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        self.visible_change(audit, |tx| {
+            require_bot(tx, id)?;
+            tx.execute(
+                "UPDATE bots SET status = ?2, activate_at = ?3 WHERE id = ?1",
+                params![id, status_text(status), activate_at],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn next_generation_number(&self, bot: &str) -> Result<u64> {
+        self.write(|tx| {
+            require_bot(tx, bot)?;
+            let number: u64 = tx
+                .query_row(
+                    "UPDATE bots SET next_generation = next_generation + 1 WHERE id = ?1 RETURNING next_generation - 1",
+                    [bot],
+                    |row| row.get(0),
+                )
+                .map_err(db)?;
+            Ok(number)
+        })
+    }
+
+    fn insert_generation(&self, generation: &Generation) -> Result<()> {
+        self.write(|tx| {
+            require_bot(tx, &generation.bot)?;
+            tx.execute(
+                &format!("INSERT INTO generations ({GENERATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+                params![
+                    generation.bot,
+                    generation.number,
+                    generation.created_at,
+                    generation.created_by,
+                    kind_text(generation.kind),
+                    generation.dir,
+                    generation.knowledge_digest,
+                    generation.manifest,
+                    generation.config
+                ],
+            )
+            .map_err(|err| match err.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::ConstraintViolation) => Error::Conflict(format!(
+                    "bot \"{}\" already has a generation {}",
+                    generation.bot, generation.number
+                )),
+                _ => db(err),
+            })?;
+            Ok(())
+        })
+    }
+
+    fn generation(&self, bot: &str, number: u64) -> Result<Option<Generation>> {
+        self.lock()
+            .query_row(
+                &format!("SELECT {GENERATION_COLUMNS} FROM generations WHERE bot = ?1 AND number = ?2"),
+                params![bot, number],
+                generation_row,
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn generations(&self, bot: &str) -> Result<Vec<Generation>> {
+        let conn = self.lock();
+        let mut statement = conn
+            .prepare(&format!("SELECT {GENERATION_COLUMNS} FROM generations WHERE bot = ?1 ORDER BY number DESC"))
+            .map_err(db)?;
+        statement.query_map([bot], generation_row).map_err(db)?.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    fn delete_generation(&self, bot: &str, number: u64) -> Result<()> {
+        self.write(|tx| {
+            let pointers: Option<(Option<u64>, Option<u64>)> = tx
+                .query_row("SELECT live, previous FROM bots WHERE id = ?1", [bot], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()
+                .map_err(db)?;
+            if let Some((live, previous)) = pointers
+                && (live == Some(number) || previous == Some(number))
+            {
+                return Err(Error::Conflict(format!(
+                    "generation {number} of \"{bot}\" is live or the rollback target; it cannot be deleted"
+                )));
+            }
+            tx.execute("DELETE FROM generations WHERE bot = ?1 AND number = ?2", params![bot, number]).map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn activate_generation(
+        &self,
+        bot: &str,
+        number: u64,
+        deploy: Option<(i64, &str)>,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        self.visible_change(audit, |tx| {
+            let exists: Option<i64> = tx
+                .query_row("SELECT 1 FROM generations WHERE bot = ?1 AND number = ?2", params![bot, number], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .map_err(db)?;
+            if exists.is_none() {
+                return Err(Error::Conflict(format!("bot \"{bot}\" has no generation {number}")));
+            }
+            tx.execute(
+                "UPDATE bots SET previous = CASE WHEN live IS NULL OR live = ?2 THEN previous ELSE live END,
+                                 live = ?2, live_since = ?3, live_by = ?4
+                 WHERE id = ?1",
+                params![bot, number, audit.at, audit.actor],
+            )
+            .map_err(db)?;
+            if let Some((deploy_id, phases)) = deploy {
+                tx.execute(
+                    "UPDATE deploys SET outcome = 'succeeded', finished_at = ?2, generation = ?3, phases = ?4 WHERE id = ?1",
+                    params![deploy_id, audit.at, number, phases],
+                )
+                .map_err(db)?;
+                tx.execute("DELETE FROM deploy_locks WHERE deploy_id = ?1", [deploy_id]).map_err(db)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn begin_deploy(
+        &self,
+        bot: &str,
+        actor: &str,
+        owner: &str,
+        now: Timestamp,
+        is_stale: &dyn Fn(&LockHolder) -> bool,
+    ) -> Result<DeployStart> {
+        self.write(|tx| {
+            require_bot(tx, bot)?;
+            if let Some(holder) = lock_holder(tx, bot)? {
+                if !is_stale(&holder) {
+                    return Ok(DeployStart::Busy(holder));
+                }
+                tx.execute(
+                    "UPDATE deploys SET outcome = 'interrupted', finished_at = ?2,
+                            failure = 'the deploying process stopped before the end' WHERE id = ?1",
+                    params![holder.deploy_id, now],
+                )
+                .map_err(db)?;
+                tx.execute("DELETE FROM deploy_locks WHERE bot = ?1", [bot]).map_err(db)?;
+            }
+            tx.execute(
+                "INSERT INTO deploys (bot, actor, started_at, outcome) VALUES (?1, ?2, ?3, 'running')",
+                params![bot, actor, now],
+            )
+            .map_err(db)?;
+            let deploy_id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO deploy_locks (bot, deploy_id, owner, heartbeat_at) VALUES (?1, ?2, ?3, ?4)",
+                params![bot, deploy_id, owner, now],
+            )
+            .map_err(db)?;
+            Ok(DeployStart::Started { deploy_id })
+        })
+    }
+
+    fn heartbeat_deploy(&self, deploy_id: i64, now: Timestamp, phases: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("UPDATE deploy_locks SET heartbeat_at = ?2 WHERE deploy_id = ?1", params![deploy_id, now])
+                .map_err(db)?;
+            tx.execute("UPDATE deploys SET phases = ?2 WHERE id = ?1", params![deploy_id, phases]).map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn finish_deploy(
+        &self,
+        deploy_id: i64,
+        outcome: DeployOutcome,
+        generation: Option<u64>,
+        failure: Option<&str>,
+        phases: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE deploys SET outcome = ?2, failure = ?3, phases = ?4, finished_at = ?5, generation = ?6 WHERE id = ?1",
+                params![deploy_id, outcome_text(outcome), failure, phases, now, generation],
+            )
+            .map_err(db)?;
+            tx.execute("DELETE FROM deploy_locks WHERE deploy_id = ?1", [deploy_id]).map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn deploys(&self, bot: &str, limit: usize) -> Result<Vec<Deploy>> {
+        let conn = self.lock();
+        let mut statement = conn
+            .prepare(&format!("SELECT {DEPLOY_COLUMNS} FROM deploys WHERE bot = ?1 ORDER BY id DESC LIMIT ?2"))
+            .map_err(db)?;
+        statement
+            .query_map(params![bot, limit as i64], deploy_row)
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)
+    }
+
+    fn deploy_lock(&self, bot: &str) -> Result<Option<LockHolder>> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(db)?;
+        lock_holder(&tx, bot)
+    }
+
+    fn add_schedule(&self, bot: &str, action: ScheduleAction, at: Timestamp, audit: &AuditEntry) -> Result<i64> {
+        self.visible_change(audit, |tx| {
+            require_bot(tx, bot)?;
+            tx.execute(
+                "INSERT INTO schedules (bot, action, at, actor, state, created_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
+                params![bot, action_text(action), at, audit.actor, audit.at],
+            )
+            .map_err(db)?;
+            Ok(tx.last_insert_rowid())
+        })
+    }
+
+    fn schedules(&self, bot: Option<&str>) -> Result<Vec<Schedule>> {
+        let conn = self.lock();
+        let mut statement = conn
+            .prepare(&format!("SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE ?1 IS NULL OR bot = ?1 ORDER BY at, id"))
+            .map_err(db)?;
+        statement.query_map([bot], schedule_row).map_err(db)?.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    fn cancel_schedule(&self, id: i64, audit: &AuditEntry) -> Result<bool> {
+        self.visible_change(audit, |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE schedules SET state = 'cancelled', finished_at = ?2 WHERE id = ?1 AND state = 'pending'",
+                    params![id, audit.at],
+                )
+                .map_err(db)?;
+            Ok(changed == 1)
+        })
+    }
+
+    fn claim_due_schedule(&self, now: Timestamp) -> Result<Option<Schedule>> {
+        self.write(|tx| {
+            tx.query_row(
+                &format!(
+                    "UPDATE schedules SET state = 'running'
+                     WHERE id = (SELECT id FROM schedules WHERE state = 'pending' AND at <= ?1 ORDER BY at, id LIMIT 1)
+                     RETURNING {SCHEDULE_COLUMNS}"
+                ),
+                [now],
+                schedule_row,
+            )
+            .optional()
+            .map_err(db)
+        })
+    }
+
+    fn finish_schedule(&self, id: i64, ok: bool, result: &str, now: Timestamp) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE schedules SET state = ?2, result = ?3, finished_at = ?4 WHERE id = ?1",
+                params![id, if ok { "done" } else { "failed" }, result, now],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn set_plan(&self, bot: &str, plan: Option<&Plan>, audit: &AuditEntry) -> Result<()> {
+        self.visible_change(audit, |tx| {
+            require_bot(tx, bot)?;
+            match plan {
+                Some(plan) => tx.execute(
+                    "INSERT INTO plans (bot, name, messages_per_month, storage_bytes, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (bot) DO UPDATE SET name = ?2, messages_per_month = ?3, storage_bytes = ?4, expires_at = ?5",
+                    params![
+                        bot,
+                        plan.name,
+                        i64_of(plan.messages_per_month),
+                        i64_of(plan.storage_bytes),
+                        plan.expires_at
+                    ],
+                ),
+                None => tx.execute("DELETE FROM plans WHERE bot = ?1", [bot]),
+            }
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn plan(&self, bot: &str) -> Result<Option<Plan>> {
+        self.lock()
+            .query_row(
+                "SELECT name, messages_per_month, storage_bytes, expires_at FROM plans WHERE bot = ?1",
+                [bot],
+                |row| {
+                    Ok(Plan {
+                        name: row.get(0)?,
+                        messages_per_month: u64_of(row.get(1)?),
+                        storage_bytes: u64_of(row.get(2)?),
+                        expires_at: row.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn usage(&self, bot: &str, month: &str) -> Result<u64> {
+        let count: Option<u64> = self
+            .lock()
+            .query_row("SELECT count FROM usage WHERE bot = ?1 AND month = ?2", params![bot, month], |row| row.get(0))
+            .optional()
+            .map_err(db)?;
+        Ok(count.unwrap_or(0))
+    }
+
+    fn consume_message(&self, bot: &str, month: &str, now: Timestamp) -> Result<Quota> {
+        self.write(|tx| {
+            require_bot(tx, bot)?;
+            let plan: Option<(Option<i64>, Option<i64>)> = tx
+                .query_row("SELECT messages_per_month, expires_at FROM plans WHERE bot = ?1", [bot], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .optional()
+                .map_err(db)?;
+            let (limit, expires_at) = plan.unwrap_or((None, None));
+            if let Some(expired_at) = expires_at
+                && expired_at <= now
+            {
+                return Ok(Quota::PlanExpired { expired_at });
+            }
+            if limit == Some(0) {
+                return Ok(Quota::LimitReached { limit: 0 });
+            }
+            let used: Option<u64> = tx
+                .query_row(
+                    "INSERT INTO usage (bot, month, count) VALUES (?1, ?2, 1)
+                     ON CONFLICT (bot, month) DO UPDATE SET count = count + 1 WHERE ?3 IS NULL OR count < ?3
+                     RETURNING count",
+                    params![bot, month, limit],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            let limit = u64_of(limit);
+            Ok(match (used, limit) {
+                (Some(used), limit) if limit.is_none_or(|limit| used <= limit) => Quota::Allowed { used, limit },
+                (_, limit) => Quota::LimitReached { limit: limit.unwrap_or(0) },
+            })
+        })
+    }
+
+    fn set_visibility(&self, bot: &str, visibility: Visibility, audit: &AuditEntry) -> Result<()> {
+        self.visible_change(audit, |tx| {
+            require_bot(tx, bot)?;
+            tx.execute("UPDATE bots SET visibility = ?2 WHERE id = ?1", params![bot, visibility_text(visibility)])
+                .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn set_password_hash(&self, bot: &str, hash: Option<&str>, audit: &AuditEntry) -> Result<()> {
+        self.visible_change(audit, |tx| {
+            require_bot(tx, bot)?;
+            tx.execute("UPDATE bots SET password_hash = ?2 WHERE id = ?1", params![bot, hash]).map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn add_access_token(&self, token: &AccessToken, audit: &AuditEntry) -> Result<()> {
+        self.visible_change(audit, |tx| {
+            require_bot(tx, &token.bot)?;
+            tx.execute(
+                "INSERT INTO access_tokens (bot, name, digest, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![token.bot, token.name, token.digest, token.created_at, token.expires_at],
+            )
+            .map_err(|err| match err.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::ConstraintViolation) => Error::Conflict(format!(
+                    "bot \"{}\" already has an access token named \"{}\"; revoke it first or pick another name",
+                    token.bot, token.name
+                )),
+                _ => db(err),
+            })?;
+            Ok(())
+        })
+    }
+
+    fn access_tokens(&self, bot: &str) -> Result<Vec<AccessToken>> {
+        let conn = self.lock();
+        let mut statement = conn
+            .prepare(
+                "SELECT bot, name, digest, created_at, expires_at, revoked_at FROM access_tokens WHERE bot = ?1 ORDER BY id",
+            )
+            .map_err(db)?;
+        statement
+            .query_map([bot], |row| {
+                Ok(AccessToken {
+                    bot: row.get(0)?,
+                    name: row.get(1)?,
+                    digest: row.get(2)?,
+                    created_at: row.get(3)?,
+                    expires_at: row.get(4)?,
+                    revoked_at: row.get(5)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)
+    }
+
+    fn revoke_access_token(&self, bot: &str, name: &str, audit: &AuditEntry) -> Result<bool> {
+        self.visible_change(audit, |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE access_tokens SET revoked_at = ?3 WHERE bot = ?1 AND name = ?2 AND revoked_at IS NULL",
+                    params![bot, name, audit.at],
+                )
+                .map_err(db)?;
+            Ok(changed == 1)
+        })
+    }
+
+    fn add_admin_token(&self, token: &AdminToken, audit: &AuditEntry) -> Result<()> {
+        self.visible_change(audit, |tx| {
+            let scope_bot = match &token.scope {
+                Scope::All => None,
+                Scope::Bot(bot) => {
+                    require_bot(tx, bot)?;
+                    Some(bot.as_str())
+                }
+            };
+            tx.execute(
+                "INSERT INTO admin_tokens (name, digest, scope_bot, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![token.name, token.digest, scope_bot, token.created_at],
+            )
+            .map_err(|err| match err.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::ConstraintViolation) => Error::Conflict(format!(
+                    "an admin token named \"{}\" exists; revoke it first or pick another name",
+                    token.name
+                )),
+                _ => db(err),
+            })?;
+            Ok(())
+        })
+    }
+
+    fn admin_tokens(&self) -> Result<Vec<AdminToken>> {
+        let conn = self.lock();
+        let mut statement = conn
+            .prepare("SELECT name, digest, scope_bot, created_at, revoked_at FROM admin_tokens ORDER BY id")
+            .map_err(db)?;
+        statement.query_map([], admin_token_row).map_err(db)?.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    fn revoke_admin_token(&self, name: &str, audit: &AuditEntry) -> Result<bool> {
+        self.visible_change(audit, |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE admin_tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
+                    params![name, audit.at],
+                )
+                .map_err(db)?;
+            Ok(changed == 1)
+        })
+    }
+
+    fn admin_token_by_digest(&self, digest: &str) -> Result<Option<AdminToken>> {
+        self.lock()
+            .query_row(
+                "SELECT name, digest, scope_bot, created_at, revoked_at FROM admin_tokens
+                 WHERE digest = ?1 AND revoked_at IS NULL",
+                [digest],
+                admin_token_row,
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn audit_log(&self, bot: Option<&str>, limit: usize) -> Result<Vec<AuditEntry>> {
+        let conn = self.lock();
+        let mut statement = conn
+            .prepare(
+                "SELECT at, actor, bot, action, detail FROM audit WHERE ?1 IS NULL OR bot = ?1 ORDER BY id DESC LIMIT ?2",
+            )
+            .map_err(db)?;
+        statement
+            .query_map(params![bot, limit as i64], |row| {
+                Ok(AuditEntry {
+                    at: row.get(0)?,
+                    actor: row.get(1)?,
+                    bot: row.get(2)?,
+                    action: row.get(3)?,
+                    detail: row.get(4)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)
+    }
+
+    fn backup_to(&self, dest: &Path) -> Result<()> {
+        if dest.exists() {
+            return Err(Error::Conflict(format!("{} exists; the backup will not overwrite it", dest.display())));
+        }
+        let conn = self.lock();
+        let mut target =
+            Connection::open(dest).map_err(|err| backend(format!("cannot create {}", dest.display()), err))?;
+        let backup = rusqlite::backup::Backup::new(&conn, &mut target).map_err(db)?;
+        backup
+            .run_to_completion(256, Duration::from_millis(5), None)
+            .map_err(|err| backend(format!("backup to {}", dest.display()), err))?;
+        Ok(())
+    }
+}
+
+fn admin_token_row(row: &Row<'_>) -> rusqlite::Result<AdminToken> {
+    let scope_bot: Option<String> = row.get(2)?;
+    Ok(AdminToken {
+        name: row.get(0)?,
+        digest: row.get(1)?,
+        scope: scope_bot.map_or(Scope::All, Scope::Bot),
+        created_at: row.get(3)?,
+        revoked_at: row.get(4)?,
+    })
+}

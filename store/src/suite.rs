@@ -1,0 +1,316 @@
+//! The behaviour every [`Store`] must have, written against `&dyn Store` so each backend runs it.
+//!
+//! [`CASES`] lists the cases by name; a backend's test opens a fresh, empty store per case
+//! and calls it (see `store/tests/sqlite.rs`). A failing case panics with its reason.
+
+use std::collections::BTreeSet;
+
+use crate::{
+    AccessToken, AdminToken, AuditEntry, BotSeed, BotStatus, DeployOutcome, DeployStart, Generation, GenerationKind,
+    Plan, Quota, ScheduleAction, ScheduleState, Scope, Store, Visibility,
+};
+
+/// One case: a name and a function run on a fresh store.
+pub type Case = (&'static str, fn(&dyn Store));
+
+/// Every case of the suite.
+pub const CASES: &[Case] = &[
+    ("bots are seeded once and keep run-time changes", bots_are_seeded_once),
+    ("every visible change bumps the revision and is audited", visible_changes_bump_the_revision),
+    ("activation moves the live pointer and keeps the previous one", activation_moves_the_pointer),
+    ("the live and previous generations cannot be deleted", live_generations_are_kept),
+    ("a second deploy is refused, a stale lock is taken over", deploy_lock),
+    ("concurrent claims run each due schedule exactly once", schedules_run_once),
+    ("with a limit of N exactly N messages pass across threads", quota_is_exact_under_concurrency),
+    ("an expired plan refuses messages", expired_plan),
+    ("access tokens: names are unique until revoked", access_tokens),
+    ("admin tokens: found by digest until revoked, with scope", admin_tokens),
+];
+
+const T0: i64 = 1_790_000_000;
+
+fn audit(action: &str, bot: Option<&str>) -> AuditEntry {
+    AuditEntry::new(T0, "tester", bot, action, "")
+}
+
+fn seed(visibility: Visibility) -> BotSeed {
+    BotSeed { visibility, password_hash: None, token_digests: Vec::new() }
+}
+
+fn add_bot(store: &dyn Store, id: &str) {
+    assert!(store.ensure_bot(id, &seed(Visibility::Public), &audit("create", Some(id))).unwrap());
+}
+
+fn add_generation(store: &dyn Store, bot: &str) -> u64 {
+    let number = store.next_generation_number(bot).unwrap();
+    store
+        .insert_generation(&Generation {
+            bot: bot.to_owned(),
+            number,
+            created_at: T0,
+            created_by: "tester".into(),
+            kind: GenerationKind::Complete,
+            dir: number.to_string(),
+            knowledge_digest: format!("k{number}"),
+            manifest: "{}".into(),
+            config: "name = \"x\"".into(),
+        })
+        .unwrap();
+    number
+}
+
+fn bots_are_seeded_once(store: &dyn Store) {
+    let seeded = BotSeed {
+        visibility: Visibility::Internal,
+        password_hash: Some("$argon2id$seed".into()),
+        token_digests: vec!["ab".repeat(32)],
+    };
+    assert!(store.ensure_bot("staff", &seeded, &audit("create", Some("staff"))).unwrap());
+    let tokens = store.access_tokens("staff").unwrap();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].name, "bot.toml-1");
+    store.set_visibility("staff", Visibility::Public, &audit("visibility", Some("staff"))).unwrap();
+    // bot.toml still says internal: seeding again must not undo the run-time change.
+    assert!(!store.ensure_bot("staff", &seeded, &audit("create", Some("staff"))).unwrap());
+    let bot = store.bot("staff").unwrap().unwrap();
+    assert_eq!(bot.visibility, Visibility::Public);
+    assert_eq!(bot.password_hash.as_deref(), Some("$argon2id$seed"));
+    assert_eq!(bot.status, BotStatus::Active);
+    assert_eq!(store.access_tokens("staff").unwrap().len(), 1);
+    assert!(store.bot("nobody").unwrap().is_none());
+    assert!(store.set_visibility("nobody", Visibility::Public, &audit("visibility", None)).is_err());
+}
+
+fn visible_changes_bump_the_revision(store: &dyn Store) {
+    let mut last = store.revision().unwrap();
+    let mut expect_bump = |what: &str| {
+        let now = store.revision().unwrap();
+        assert!(now > last, "{what} did not bump the revision");
+        last = now;
+    };
+    add_bot(store, "acme");
+    expect_bump("ensure_bot");
+    let number = add_generation(store, "acme");
+    store.activate_generation("acme", number, None, &audit("activate", Some("acme"))).unwrap();
+    expect_bump("activate_generation");
+    store.set_status("acme", BotStatus::Inactive, None, &audit("deactivate", Some("acme"))).unwrap();
+    expect_bump("set_status");
+    store.set_visibility("acme", Visibility::Internal, &audit("visibility", Some("acme"))).unwrap();
+    expect_bump("set_visibility");
+    store.set_password_hash("acme", Some("$argon2id$x"), &audit("password", Some("acme"))).unwrap();
+    expect_bump("set_password_hash");
+    let token = AccessToken {
+        bot: "acme".into(),
+        name: "ci".into(),
+        digest: "cd".repeat(32),
+        created_at: T0,
+        expires_at: None,
+        revoked_at: None,
+    };
+    store.add_access_token(&token, &audit("token create", Some("acme"))).unwrap();
+    expect_bump("add_access_token");
+    store.revoke_access_token("acme", "ci", &audit("token revoke", Some("acme"))).unwrap();
+    expect_bump("revoke_access_token");
+    let plan = Plan { name: "pro".into(), messages_per_month: Some(5), storage_bytes: None, expires_at: None };
+    store.set_plan("acme", Some(&plan), &audit("plan", Some("acme"))).unwrap();
+    expect_bump("set_plan");
+    let actions: BTreeSet<String> =
+        store.audit_log(Some("acme"), 100).unwrap().into_iter().map(|entry| entry.action).collect();
+    for action in ["create", "activate", "deactivate", "visibility", "password", "token create", "token revoke", "plan"]
+    {
+        assert!(actions.contains(action), "no audit entry for {action}: {actions:?}");
+    }
+}
+
+fn activation_moves_the_pointer(store: &dyn Store) {
+    add_bot(store, "acme");
+    let one = add_generation(store, "acme");
+    let two = add_generation(store, "acme");
+    assert_eq!((one, two), (1, 2));
+    assert!(store.activate_generation("acme", 9, None, &audit("activate", Some("acme"))).is_err());
+    store.activate_generation("acme", one, None, &audit("activate", Some("acme"))).unwrap();
+    let bot = store.bot("acme").unwrap().unwrap();
+    assert_eq!((bot.live, bot.previous), (Some(1), None));
+    store.activate_generation("acme", two, None, &audit("activate", Some("acme"))).unwrap();
+    let bot = store.bot("acme").unwrap().unwrap();
+    assert_eq!((bot.live, bot.previous), (Some(2), Some(1)));
+    assert_eq!(bot.live_by.as_deref(), Some("tester"));
+    // Re-activating the live one changes nothing about the rollback target.
+    store.activate_generation("acme", two, None, &audit("activate", Some("acme"))).unwrap();
+    assert_eq!(store.bot("acme").unwrap().unwrap().previous, Some(1));
+    store.activate_generation("acme", one, None, &audit("rollback", Some("acme"))).unwrap();
+    let bot = store.bot("acme").unwrap().unwrap();
+    assert_eq!((bot.live, bot.previous), (Some(1), Some(2)));
+    let numbers: Vec<u64> = store.generations("acme").unwrap().iter().map(|g| g.number).collect();
+    assert_eq!(numbers, vec![2, 1]);
+    assert!(store.insert_generation(&store.generation("acme", 1).unwrap().unwrap()).is_err(), "numbers are unique");
+}
+
+fn live_generations_are_kept(store: &dyn Store) {
+    add_bot(store, "acme");
+    for _ in 0..3 {
+        add_generation(store, "acme");
+    }
+    store.activate_generation("acme", 2, None, &audit("activate", Some("acme"))).unwrap();
+    store.activate_generation("acme", 3, None, &audit("activate", Some("acme"))).unwrap();
+    assert!(store.delete_generation("acme", 3).is_err());
+    assert!(store.delete_generation("acme", 2).is_err());
+    store.delete_generation("acme", 1).unwrap();
+    assert!(store.generation("acme", 1).unwrap().is_none());
+    assert_eq!(store.next_generation_number("acme").unwrap(), 4, "numbers are never reused");
+}
+
+fn deploy_lock(store: &dyn Store) {
+    add_bot(store, "acme");
+    let fresh = |_: &crate::LockHolder| false;
+    let stale = |_: &crate::LockHolder| true;
+    let DeployStart::Started { deploy_id: first } = store.begin_deploy("acme", "ann", "host:1", T0, &fresh).unwrap()
+    else {
+        panic!("the first deploy must start");
+    };
+    match store.begin_deploy("acme", "bob", "host:2", T0 + 1, &fresh).unwrap() {
+        DeployStart::Busy(holder) => {
+            assert_eq!((holder.deploy_id, holder.actor.as_str(), holder.owner.as_str()), (first, "ann", "host:1"));
+        }
+        other => panic!("a second deploy must be refused, got {other:?}"),
+    }
+    store.heartbeat_deploy(first, T0 + 5, "[\"starting\"]").unwrap();
+    assert_eq!(store.deploy_lock("acme").unwrap().unwrap().heartbeat_at, T0 + 5);
+    let DeployStart::Started { deploy_id: second } =
+        store.begin_deploy("acme", "bob", "host:2", T0 + 9, &stale).unwrap()
+    else {
+        panic!("a stale lock must be taken over");
+    };
+    let deploys = store.deploys("acme", 10).unwrap();
+    assert_eq!(deploys[0].id, second);
+    assert_eq!(deploys[1].outcome, DeployOutcome::Interrupted);
+    let number = add_generation(store, "acme");
+    store.activate_generation("acme", number, Some((second, "[]")), &audit("deploy", Some("acme"))).unwrap();
+    assert!(store.deploy_lock("acme").unwrap().is_none(), "activation releases the lock");
+    let deploy = &store.deploys("acme", 1).unwrap()[0];
+    assert_eq!((deploy.outcome, deploy.generation), (DeployOutcome::Succeeded, Some(number)));
+    let DeployStart::Started { deploy_id: third } = store.begin_deploy("acme", "ann", "host:1", T0, &fresh).unwrap()
+    else {
+        panic!("the lock is free again");
+    };
+    store.finish_deploy(third, DeployOutcome::Failed, None, Some("test failed"), "[]", T0 + 2).unwrap();
+    assert!(store.deploy_lock("acme").unwrap().is_none());
+    assert_eq!(store.deploys("acme", 1).unwrap()[0].failure.as_deref(), Some("test failed"));
+}
+
+fn schedules_run_once(store: &dyn Store) {
+    add_bot(store, "acme");
+    for offset in 0..20 {
+        store.add_schedule("acme", ScheduleAction::Activate, T0 + offset, &audit("schedule", Some("acme"))).unwrap();
+    }
+    let late = store.add_schedule("acme", ScheduleAction::Deploy, T0 + 1000, &audit("schedule", Some("acme"))).unwrap();
+    let claimed = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                while let Some(schedule) = store.claim_due_schedule(T0 + 100).unwrap() {
+                    claimed.lock().unwrap().push(schedule.id);
+                    store.finish_schedule(schedule.id, true, "ok", T0 + 100).unwrap();
+                }
+            });
+        }
+    });
+    let mut claimed = claimed.into_inner().unwrap();
+    claimed.sort_unstable();
+    let before = claimed.len();
+    claimed.dedup();
+    assert_eq!((before, claimed.len()), (20, 20), "each due schedule is claimed exactly once");
+    let schedules = store.schedules(Some("acme")).unwrap();
+    assert!(schedules.iter().filter(|s| s.id != late).all(|s| s.state == ScheduleState::Done));
+    assert!(store.cancel_schedule(late, &audit("cancel", Some("acme"))).unwrap());
+    assert!(!store.cancel_schedule(late, &audit("cancel", Some("acme"))).unwrap());
+    assert!(store.claim_due_schedule(T0 + 5000).unwrap().is_none(), "a cancelled schedule never runs");
+}
+
+fn quota_is_exact_under_concurrency(store: &dyn Store) {
+    add_bot(store, "acme");
+    let plan = Plan { name: "small".into(), messages_per_month: Some(100), storage_bytes: None, expires_at: None };
+    store.set_plan("acme", Some(&plan), &audit("plan", Some("acme"))).unwrap();
+    let allowed = std::sync::atomic::AtomicU64::new(0);
+    let refused = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..16 {
+            scope.spawn(|| {
+                for _ in 0..10 {
+                    match store.consume_message("acme", "2026-11", T0).unwrap() {
+                        Quota::Allowed { .. } => allowed.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                        Quota::LimitReached { limit: 100 } => {
+                            refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                        }
+                        other => panic!("unexpected {other:?}"),
+                    };
+                }
+            });
+        }
+    });
+    assert_eq!(allowed.into_inner(), 100);
+    assert_eq!(refused.into_inner(), 60);
+    assert_eq!(store.usage("acme", "2026-11").unwrap(), 100);
+    assert_eq!(
+        store.consume_message("acme", "2026-12", T0).unwrap(),
+        Quota::Allowed { used: 1, limit: Some(100) },
+        "a new month starts at zero"
+    );
+    let none = Plan { name: "none".into(), messages_per_month: Some(0), storage_bytes: None, expires_at: None };
+    store.set_plan("acme", Some(&none), &audit("plan", Some("acme"))).unwrap();
+    assert_eq!(store.consume_message("acme", "2027-01", T0).unwrap(), Quota::LimitReached { limit: 0 });
+    assert_eq!(store.usage("acme", "2027-01").unwrap(), 0);
+    store.set_plan("acme", None, &audit("plan", Some("acme"))).unwrap();
+    assert_eq!(store.consume_message("acme", "2027-01", T0).unwrap(), Quota::Allowed { used: 1, limit: None });
+}
+
+fn expired_plan(store: &dyn Store) {
+    add_bot(store, "acme");
+    let plan = Plan { name: "trial".into(), messages_per_month: None, storage_bytes: None, expires_at: Some(T0) };
+    store.set_plan("acme", Some(&plan), &audit("plan", Some("acme"))).unwrap();
+    assert!(matches!(store.consume_message("acme", "2026-11", T0 - 1).unwrap(), Quota::Allowed { .. }));
+    assert_eq!(store.consume_message("acme", "2026-11", T0).unwrap(), Quota::PlanExpired { expired_at: T0 });
+    assert_eq!(store.plan("acme").unwrap(), Some(plan));
+}
+
+fn access_tokens(store: &dyn Store) {
+    add_bot(store, "acme");
+    let token = |name: &str, digest: &str| AccessToken {
+        bot: "acme".into(),
+        name: name.into(),
+        digest: digest.into(),
+        created_at: T0,
+        expires_at: Some(T0 + 10),
+        revoked_at: None,
+    };
+    store.add_access_token(&token("ci", "01"), &audit("token", Some("acme"))).unwrap();
+    let err = store.add_access_token(&token("ci", "02"), &audit("token", Some("acme"))).unwrap_err();
+    assert!(err.to_string().contains("already has an access token named \"ci\""), "{err}");
+    assert!(store.revoke_access_token("acme", "ci", &audit("revoke", Some("acme"))).unwrap());
+    assert!(!store.revoke_access_token("acme", "ci", &audit("revoke", Some("acme"))).unwrap());
+    store.add_access_token(&token("ci", "03"), &audit("token", Some("acme"))).unwrap();
+    let tokens = store.access_tokens("acme").unwrap();
+    assert_eq!(tokens.len(), 2);
+    assert!(!tokens[0].is_valid_at(T0));
+    assert!(tokens[1].is_valid_at(T0 + 9) && !tokens[1].is_valid_at(T0 + 10));
+}
+
+fn admin_tokens(store: &dyn Store) {
+    add_bot(store, "acme");
+    let token = |name: &str, digest: &str, scope: Scope| AdminToken {
+        name: name.into(),
+        digest: digest.into(),
+        scope,
+        created_at: T0,
+        revoked_at: None,
+    };
+    store.add_admin_token(&token("root", "aa", Scope::All), &audit("admin token", None)).unwrap();
+    store.add_admin_token(&token("acme-ops", "bb", Scope::Bot("acme".into())), &audit("admin token", None)).unwrap();
+    assert!(store.add_admin_token(&token("x", "cc", Scope::Bot("ghost".into())), &audit("admin token", None)).is_err());
+    assert!(store.add_admin_token(&token("root", "dd", Scope::All), &audit("admin token", None)).is_err());
+    assert_eq!(store.admin_token_by_digest("bb").unwrap().unwrap().scope, Scope::Bot("acme".into()));
+    assert!(store.admin_token_by_digest("zz").unwrap().is_none());
+    assert!(store.revoke_admin_token("root", &audit("admin revoke", None)).unwrap());
+    assert!(store.admin_token_by_digest("aa").unwrap().is_none());
+    assert_eq!(store.admin_tokens().unwrap().len(), 2);
+}

@@ -1,0 +1,69 @@
+//! Runs the shared store suite on SQLite files, plus what only SQLite has: migrations and backups.
+
+use docent_store::suite::CASES;
+use docent_store::{AuditEntry, BotSeed, SqliteStore, Store, Visibility};
+
+#[test]
+fn the_store_suite_passes_on_sqlite() {
+    for (name, case) in CASES {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("docent.sqlite")).unwrap();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case(&store)));
+        assert!(outcome.is_ok(), "store case failed: {name}");
+    }
+}
+
+#[test]
+fn two_handles_on_one_file_count_messages_exactly() {
+    // Two gateways are two processes with their own connection; two handles model that.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("docent.sqlite");
+    let first = SqliteStore::open(&path).unwrap();
+    let second = SqliteStore::open(&path).unwrap();
+    let audit = AuditEntry::new(0, "tester", Some("acme"), "create", "");
+    let seed = BotSeed { visibility: Visibility::Public, password_hash: None, token_digests: Vec::new() };
+    first.ensure_bot("acme", &seed, &audit).unwrap();
+    let plan =
+        docent_store::Plan { name: "p".into(), messages_per_month: Some(50), storage_bytes: None, expires_at: None };
+    first.set_plan("acme", Some(&plan), &audit).unwrap();
+    let allowed = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for store in [&first, &second, &first, &second] {
+            let allowed = &allowed;
+            scope.spawn(move || {
+                for _ in 0..20 {
+                    if matches!(
+                        store.consume_message("acme", "2026-11", 0).unwrap(),
+                        docent_store::Quota::Allowed { .. }
+                    ) {
+                        allowed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(allowed.into_inner(), 50);
+    assert_eq!(second.revision().unwrap(), first.revision().unwrap());
+}
+
+#[test]
+fn reopening_keeps_data_and_the_schema_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("docent.sqlite");
+    let audit = AuditEntry::new(0, "tester", Some("acme"), "create", "");
+    let seed = BotSeed { visibility: Visibility::Internal, password_hash: None, token_digests: Vec::new() };
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        store.ensure_bot("acme", &seed, &audit).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 1);
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(store.bot("acme").unwrap().unwrap().visibility, Visibility::Internal);
+    let backup = dir.path().join("copy.sqlite");
+    store.backup_to(&backup).unwrap();
+    assert!(store.backup_to(&backup).is_err(), "a backup never overwrites");
+    let copy = SqliteStore::open(&backup).unwrap();
+    assert_eq!(copy.bot("acme").unwrap(), store.bot("acme").unwrap());
+    assert_eq!(copy.revision().unwrap(), store.revision().unwrap());
+}
