@@ -1,8 +1,9 @@
 //! The Docent gateway: serves the widget, enforces each bot's CORS allowlist and staff access, and answers.
 //!
-//! Only this crate touches sockets. It loads bots through [`registry`], turns
-//! requests into responses in [`http`] (errors become HTTP in one place,
-//! [`http::error_response`]) and runs them on hyper in [`server`].
+//! Only this crate touches sockets. It serves what the store says is live
+//! through [`live`], turns requests into responses in [`http`] (errors become
+//! HTTP in one place, [`http::error_response`]) and runs them on hyper in
+//! [`server`], started by [`serve`].
 
 pub mod assets;
 pub mod auth;
@@ -11,6 +12,5 @@ pub mod error;
 pub mod http;
 pub mod live;
 pub mod options;
-pub mod registry;
 pub mod serve;
 pub mod server;

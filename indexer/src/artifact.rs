@@ -1,5 +1,5 @@
 //! Index artifacts on disk: the folder `build_into` writes and `open` maps back,
-//! its manifest, and the file digests that say what a build was made from.
+//! its manifest, and the fsync helpers that make it durable.
 //!
 //! ```text
 //! out_dir/
@@ -9,7 +9,6 @@
 //!   manifest.json   written last: its presence means the folder is complete
 //! ```
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -17,8 +16,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::dense::Row;
-use crate::knowledge::Knowledge;
-use crate::report::{LoadReport, qa_digest, sha256_hex};
 use crate::{Error, IndexStats, Inventory, Result, SearchSettings};
 
 /// Version of the artifact layout this build writes and reads.
@@ -46,38 +43,6 @@ pub struct Manifest {
 pub(crate) struct RowsFile {
     pub(crate) dimensions: usize,
     pub(crate) rows: Vec<Row>,
-}
-
-/// Digests of every visible file below `dir` and of every Q&A pair read.
-pub(crate) fn inventory(dir: &Path, knowledge: &Knowledge) -> Result<Inventory> {
-    let mut files = BTreeMap::new();
-    digest_files(dir, dir, &mut files)?;
-    let qa = knowledge.qa.iter().map(|pair| (pair.source.clone(), qa_digest(pair))).collect();
-    Ok(Inventory { files, qa, report: LoadReport::default() })
-}
-
-fn digest_files(root: &Path, folder: &Path, out: &mut BTreeMap<String, String>) -> Result<()> {
-    let list_error = |err: std::io::Error| Error::ListFolder { path: folder.display().to_string(), source: err };
-    for entry in std::fs::read_dir(folder).map_err(list_error)? {
-        let path = entry.map_err(list_error)?.path();
-        if path.file_name().and_then(|name| name.to_str()).is_none_or(|name| name.starts_with('.')) {
-            continue;
-        }
-        if path.is_dir() {
-            digest_files(root, &path, out)?;
-        } else if path.is_file() {
-            let relpath = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            let bytes = std::fs::read(&path).map_err(|err| Error::ReadFile { path: relpath.clone(), source: err })?;
-            out.insert(relpath, sha256_hex(&bytes));
-        }
-    }
-    Ok(())
 }
 
 /// An [`Error::Artifact`] about `path`.

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -114,6 +115,8 @@ pub(crate) fn embed_all(
             None => missing.push(text),
         }
     }
+    // Similar lengths batch together, so short titles are not padded to the longest passage.
+    missing.sort_by_key(|text| (text.len(), *text));
     progress(BuildEvent::Embedding { total: missing.len() as u64 });
     let mut done = 0u64;
     for batch in missing.chunks(crate::embed::BATCH_SIZE) {
@@ -153,15 +156,17 @@ fn read_cached(dir: &Path, key: &str, dimensions: usize) -> Option<Vec<f32>> {
     (bytes.len() == dimensions * 4).then(|| floats(&bytes))
 }
 
-/// Writes a cache entry through a temporary file and a rename, so a reader
-/// never sees half a vector.
+/// Writes a cache entry through a temporary file of its own and a rename, so
+/// a reader never sees half a vector and concurrent builds do not collide.
 fn write_cached(dir: &Path, key: &str, vector: &[f32]) -> Result<()> {
     let fail = |err: std::io::Error| Error::Artifact {
         path: dir.display().to_string(),
         reason: format!("cannot write the embedding cache: {err}"),
     };
     std::fs::create_dir_all(dir).map_err(fail)?;
-    let tmp = dir.join(format!(".{key}.tmp"));
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let unique = WRITES.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".{key}.{}-{unique}.tmp", std::process::id()));
     let mut file = std::fs::File::create(&tmp).map_err(fail)?;
     file.write_all(&bytes(vector)).map_err(fail)?;
     drop(file);

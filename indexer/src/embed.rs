@@ -152,7 +152,7 @@ impl Embedder {
         Ok(vector)
     }
 
-    /// Unit vectors of passages, in batches of [`BATCH_SIZE`], each padded to
+    /// Unit vectors of passages, in batches of 32, each padded to
     /// its longest text.
     pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let mut out = Vec::with_capacity(texts.len());

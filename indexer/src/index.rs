@@ -31,7 +31,7 @@ use crate::{Answer, BuildEvent, BuildOptions, Error, Hit, HitKind, IndexStats, I
 const ANALYZER: &str = "docent_text";
 
 /// Reply thresholds on the hybrid score (cosine similarity plus
-/// [`LEXICAL_WEIGHT`] times the lexical coverage), used unless a bot sets its own.
+/// 0.25 times the lexical coverage), used unless a bot sets its own.
 ///
 /// Calibrated with `cargo xtask eval` (see BENCHMARKS.md): on the two dev
 /// sets, off-topic questions score at most 0.65 ("Do you sell cars?" against
@@ -139,6 +139,8 @@ pub struct KnowledgeBase {
     analyzer: TextAnalyzer,
     /// Analyzed forms of [`FILLER_WORDS`].
     fillers: HashSet<String>,
+    /// Analyzed word -> the other words of its synonym groups.
+    synonyms: Synonyms,
     manifest: Manifest,
     dense: Option<Dense>,
 }
@@ -269,6 +271,7 @@ impl KnowledgeBase {
         };
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let fillers = FILLER_WORDS.iter().flat_map(|word| analyze(&analyzer, word)).collect();
+        let synonyms = synonyms(&analyzer, &manifest.settings.synonyms)?;
         let dense = match vectors {
             Some(vectors) => Some(Dense { addresses: addresses(&reader.searcher())?, vectors }),
             None => None,
@@ -281,7 +284,7 @@ impl KnowledgeBase {
             embedded = stats.embedded,
             "knowledge base ready"
         );
-        Ok(KnowledgeBase { reader, fields, analyzer, fillers, manifest, dense })
+        Ok(KnowledgeBase { reader, fields, analyzer, fillers, synonyms, manifest, dense })
     }
 
     /// What went into the index.
@@ -510,14 +513,57 @@ impl KnowledgeBase {
 
     /// Distinct analyzed words of `text`, in order, at most
     /// [`MAX_QUERY_TERMS`]; without filler words when `meaningful_only`.
-    fn terms(&self, text: &str, meaningful_only: bool) -> Vec<String> {
+    /// With the dense leg on, a word unknown to the index is replaced by the
+    /// most frequent indexed word within [`typo_distance`] of it (typo
+    /// tolerance for longer words). The lexical-only mode keeps unknown words
+    /// as they are: they weigh the most in its confidence and are what keeps
+    /// off-topic questions from being answered there.
+    pub(crate) fn terms(&self, text: &str, meaningful_only: bool) -> Vec<String> {
         let mut seen = HashSet::new();
+        let searcher = self.reader.searcher();
         analyze(&self.analyzer, text)
             .into_iter()
             .filter(|term| !meaningful_only || !self.is_filler(term))
-            .filter(|term| seen.insert(term.clone()))
             .take(MAX_QUERY_TERMS)
+            .map(|term| self.correct_typo(&searcher, term))
+            .filter(|term| seen.insert(term.clone()))
             .collect()
+    }
+
+    /// `term`, or the indexed word it is most likely a typo of.
+    fn correct_typo(&self, searcher: &Searcher, term: String) -> String {
+        let max_distance = typo_distance(&term);
+        let known = |term: &str| searcher.doc_freq(&Term::from_field_text(self.fields.all, term)).unwrap_or(0) > 0;
+        if self.dense.is_none() || max_distance == 0 || known(&term) || self.synonyms.contains_key(&term) {
+            return term;
+        }
+        let target: Vec<char> = term.chars().collect();
+        let mut best: Option<(usize, u32, String)> = None; // (distance, doc freq, word)
+        for segment in searcher.segment_readers() {
+            let Ok(index) = segment.inverted_index(self.fields.all) else {
+                continue;
+            };
+            let Ok(mut stream) = index.terms().stream() else {
+                continue;
+            };
+            while stream.advance() {
+                let Ok(word) = std::str::from_utf8(stream.key()) else {
+                    continue;
+                };
+                let word: Vec<char> = word.chars().collect();
+                let Some(distance) = edit_distance(&target, &word, max_distance) else {
+                    continue;
+                };
+                let doc_freq = stream.value().doc_freq;
+                if best
+                    .as_ref()
+                    .is_none_or(|(d, f, _)| (distance, std::cmp::Reverse(doc_freq)) < (*d, std::cmp::Reverse(*f)))
+                {
+                    best = Some((distance, doc_freq, word.into_iter().collect()));
+                }
+            }
+        }
+        best.map_or(term, |(_, _, word)| word)
     }
 
     /// Filler words and lone letters (`s` of "what's") carry no topic.
@@ -527,14 +573,24 @@ impl KnowledgeBase {
         single_letter || self.fillers.contains(term)
     }
 
+    /// `term` and its synonyms.
+    fn alternatives<'t>(&'t self, term: &'t str) -> impl Iterator<Item = &'t str> {
+        std::iter::once(term).chain(self.synonyms.get(term).into_iter().flatten().map(String::as_str))
+    }
+
     /// Each term with its inverse document frequency over the whole index
-    /// (BM25's form). A term found nowhere gets the highest weight.
+    /// (BM25's form; with synonyms, that of the most common one). A term
+    /// found nowhere gets the highest weight.
     fn weights(&self, searcher: &Searcher, terms: &[String]) -> Result<Vec<(String, f32)>> {
         let items = searcher.num_docs() as f32;
         terms
             .iter()
             .map(|term| {
-                let df = searcher.doc_freq(&Term::from_field_text(self.fields.all, term))? as f32;
+                let mut df = 0u64;
+                for alternative in self.alternatives(term) {
+                    df = df.max(searcher.doc_freq(&Term::from_field_text(self.fields.all, alternative))?);
+                }
+                let df = df as f32;
                 let idf = (1.0 + (items - df + 0.5) / (df + 0.5)).ln();
                 Ok((term.clone(), idf))
             })
@@ -547,7 +603,7 @@ impl KnowledgeBase {
         let fields =
             [(self.fields.title, TITLE_BOOST), (self.fields.alternates, ALTERNATES_BOOST), (self.fields.body, 1.0)];
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for term in terms {
+        for term in terms.iter().flat_map(|term| self.alternatives(term)) {
             for (field, boost) in fields {
                 let query = TermQuery::new(Term::from_field_text(field, term), IndexRecordOption::WithFreqs);
                 clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(query), boost))));
@@ -616,7 +672,7 @@ impl KnowledgeBase {
             url,
             body,
             ordinal: u32::try_from(ordinal).unwrap_or(u32::MAX),
-            confidence: coverage(weights, &primary, &secondary),
+            confidence: coverage(weights, &primary, &secondary, &self.synonyms),
         })
     }
 
@@ -626,19 +682,28 @@ impl KnowledgeBase {
     }
 }
 
-/// Weighted share of the query terms found in `primary`, with terms found
-/// only in `secondary` counting [`ANSWER_ONLY_CREDIT`] of their weight.
-fn coverage(weights: &[(String, f32)], primary: &HashSet<String>, secondary: &HashSet<String>) -> f32 {
+/// Weighted share of the query terms (or their synonyms) found in
+/// `primary`, with terms found only in `secondary` counting
+/// [`ANSWER_ONLY_CREDIT`] of their weight.
+fn coverage(
+    weights: &[(String, f32)],
+    primary: &HashSet<String>,
+    secondary: &HashSet<String>,
+    synonyms: &Synonyms,
+) -> f32 {
     let total: f32 = weights.iter().map(|(_, weight)| weight).sum();
     if total <= 0.0 {
         return 0.0;
     }
+    let found_in = |set: &HashSet<String>, term: &String| {
+        set.contains(term) || synonyms.get(term).is_some_and(|others| others.iter().any(|other| set.contains(other)))
+    };
     let found: f32 = weights
         .iter()
         .map(|(term, weight)| {
-            if primary.contains(term) {
+            if found_in(primary, term) {
                 *weight
-            } else if secondary.contains(term) {
+            } else if found_in(secondary, term) {
                 weight * ANSWER_ONLY_CREDIT
             } else {
                 0.0
@@ -646,6 +711,77 @@ fn coverage(weights: &[(String, f32)], primary: &HashSet<String>, secondary: &Ha
         })
         .sum();
     (found / total).clamp(0.0, 1.0)
+}
+
+/// Edits tolerated in an analyzed word unknown to the index: none up to 5
+/// letters (short words have too many neighbours), 1 up to 8, then 2.
+fn typo_distance(term: &str) -> usize {
+    match term.chars().count() {
+        0..=5 => 0,
+        6..=8 => 1,
+        _ => 2,
+    }
+}
+
+/// Optimal string alignment distance (Levenshtein plus adjacent swaps)
+/// between `a` and `b`, or `None` when it is over `max`.
+pub(crate) fn edit_distance(a: &[char], b: &[char], max: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    let width = b.len() + 1;
+    let mut rows = vec![vec![0usize; width]; a.len() + 1];
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        rows[i][0] = i;
+        let mut row_min = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut value = (rows[i - 1][j] + 1).min(rows[i][j - 1] + 1).min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                value = value.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = value;
+            row_min = row_min.min(value);
+        }
+        if row_min > max {
+            return None;
+        }
+    }
+    Some(rows[a.len()][b.len()]).filter(|distance| *distance <= max)
+}
+
+/// Analyzed word -> the other words of its synonym groups.
+type Synonyms = HashMap<String, Vec<String>>;
+
+/// The synonym map of `[search] synonyms`. Each entry must analyze to one
+/// word (stop words alone are refused too): the lexical leg matches words,
+/// and the dense leg already relates phrases.
+fn synonyms(analyzer: &TextAnalyzer, groups: &[Vec<String>]) -> Result<Synonyms> {
+    let mut map: Synonyms = HashMap::new();
+    for group in groups {
+        let mut words = Vec::new();
+        for entry in group {
+            match analyze(analyzer, entry).as_slice() {
+                [word] => words.push(word.clone()),
+                _ => {
+                    return Err(Error::Settings(format!(
+                        "synonym {entry:?} must be one word that is not a stop word (phrases are matched by meaning \
+                         with semantic search)"
+                    )));
+                }
+            }
+        }
+        for word in &words {
+            let others = map.entry(word.clone()).or_default();
+            others.extend(words.iter().filter(|other| *other != word).cloned());
+            others.sort();
+            others.dedup();
+        }
+    }
+    Ok(map)
 }
 
 fn kind_value(kind: HitKind) -> &'static str {
@@ -706,8 +842,9 @@ fn prepare(
     options: &BuildOptions,
     progress: &mut dyn FnMut(BuildEvent),
 ) -> Result<(Manifest, Knowledge, Option<Vectors>)> {
+    synonyms(&analyzer(options.settings.language), &options.settings.synonyms)?;
     let knowledge = knowledge::read_folder(dir)?;
-    let inventory = artifact::inventory(dir, &knowledge)?;
+    let inventory = knowledge.inventory();
     progress(BuildEvent::ReadingFiles { total: inventory.files.len() as u64 });
     for path in inventory.files.keys() {
         progress(BuildEvent::FileRead { path: path.clone() });

@@ -34,7 +34,7 @@ pub(crate) struct Knowledge {
     pub(crate) skipped: Vec<String>,
     /// Warnings, failed and skipped files.
     pub(crate) report: LoadReport,
-    /// Relative path → SHA-256 of the bytes, for every file read or failed.
+    /// Relative path → SHA-256 of the bytes, for every visible file.
     pub(crate) files: BTreeMap<String, String>,
 }
 
@@ -105,6 +105,9 @@ fn read(dir: &Path, cut_passages: bool) -> Result<Knowledge> {
     for (relpath, path) in files {
         let Some(format) = format_of(&path) else {
             tracing::debug!(file = %relpath, "skipping knowledge file with an unknown extension");
+            if let Some(digest) = stream_digest(&path) {
+                knowledge.files.insert(relpath.clone(), digest);
+            }
             knowledge.skipped.push(relpath);
             continue;
         };
@@ -173,11 +176,7 @@ fn cut(pending: Vec<Pending>) -> Vec<Passage> {
     }
     let mut passages = Vec::new();
     for item in pending {
-        let ambiguous = |heading: &str| {
-            std::env::var_os("TMP_TITLE_ALWAYS").is_some()
-                || item.is_pdf
-                || counts.get(&key(heading)).is_some_and(|&count| count > 1)
-        };
+        let ambiguous = |heading: &str| item.is_pdf || counts.get(&key(heading)).is_some_and(|&count| count > 1);
         passages.extend(item.document.passages(&item.relpath, ambiguous));
     }
     passages
@@ -471,7 +470,7 @@ mod tests {
             ("bad.json", b"{"),
         ]);
         let older = inventory(dir.path()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(older.files.keys().collect::<Vec<_>>(), ["bad.json", "faq.toml", "guide.md"]);
+        assert_eq!(older.files.keys().collect::<Vec<_>>(), ["bad.json", "faq.toml", "guide.md", "logo.png"]);
         assert_eq!(older.files["guide.md"], sha256_hex(b"# Guide\n\nText.\n"));
         assert_eq!(older.qa.keys().collect::<Vec<_>>(), ["faq.toml#q", "faq.toml#r"]);
         assert_eq!(older.report.skipped, ["logo.png"]);

@@ -104,13 +104,27 @@
 //!
 //! # Answers
 //!
-//! [`KnowledgeBase::answer`] prefers a Q&A pair, then a passage, and returns
-//! `None` unless one of them covers the question well enough: see
-//! [`Answer::confidence`]. Words that only shape a question ("how do I",
-//! "what", "my", "please") are ignored when judging coverage, so a question
-//! made only of such words, stop words or punctuation gets no answer. A Q&A
-//! pair is judged on its question and other phrasings (words found only in
-//! its answer count half); a passage on its title and text.
+//! [`KnowledgeBase::reply`] answers in three tiers ([`Outcome`]). With an
+//! embedding model ([`Embedder`], `semantic` in [`SearchSettings`]), items
+//! are ranked by a hybrid score, the cosine similarity of the question to
+//! the item (a Q&A pair's best phrasing; a passage's "title. text" and
+//! title) plus a quarter of its lexical coverage (below); the best score
+//! decides between an answer, 2-3 suggested sources and "I don't know"
+//! ([`DEFAULT_THRESHOLDS`], or the bot's own).
+//!
+//! Without a model, the lexical leg alone prefers a Q&A pair, then a
+//! passage, and answers only when one of them covers the question well
+//! enough: see [`Answer::confidence`]. Words that only shape a question
+//! ("how do I", "what", "my", "please") are ignored when judging coverage,
+//! so a question made only of such words, stop words or punctuation gets no
+//! answer. A Q&A pair is judged on its question and other phrasings (words
+//! found only in its answer count half); a passage on its title and text.
+//!
+//! # Artifacts
+//!
+//! [`KnowledgeBase::build_into`] writes the index, the vectors and a
+//! [`Manifest`] (last) into a folder that [`KnowledgeBase::open`] maps back
+//! in milliseconds; an interrupted build has no manifest and is refused.
 
 mod artifact;
 mod dense;
@@ -156,9 +170,9 @@ pub enum Outcome {
 /// What went into a [`KnowledgeBase`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexStats {
-    /// Markdown, HTML and text files read (Q&A files are not counted here).
+    /// Markdown, HTML, PDF and text files read (Q&A files are not counted here).
     pub documents: usize,
-    /// Question-and-answer pairs from `*.toml` files.
+    /// Question-and-answer pairs from `*.toml`, `*.csv` and `*.json` files.
     pub qa_pairs: usize,
     /// Passages cut from the documents.
     pub passages: usize,
@@ -178,10 +192,11 @@ pub struct Hit {
     pub kind: HitKind,
     /// `path#anchor` of the Q&A pair or passage.
     pub source: String,
-    /// The Q&A question, or the passage's `Document › Heading` title.
+    /// The Q&A question, or the passage's title (its heading, or `Document › Heading`).
     pub title: String,
     pub url: Option<String>,
-    /// The search engine's relevance score (BM25; unbounded, only for ordering).
+    /// Relevance: BM25 (unbounded) without the dense leg; with it, the hybrid
+    /// score the reply thresholds apply to (cosine + 0.25 × lexical coverage).
     pub score: f32,
     /// Plain text around the matched words, at most 200 characters.
     pub snippet: String,
@@ -221,8 +236,9 @@ pub struct Answer {
     pub text: String,
     /// The matched Q&A pair or passage.
     pub sources: Vec<Source>,
-    /// Share, from 0 to 1, of the question's words (weighted by rarity) that
-    /// the matched item contains. Words found nowhere in the knowledge base
-    /// weigh the most, so an off-topic word pulls confidence down.
+    /// Lexical-only: share, from 0 to 1, of the question's words (weighted
+    /// by rarity) that the matched item contains; words found nowhere in the
+    /// knowledge base weigh the most, so an off-topic word pulls confidence
+    /// down. With the dense leg: the hybrid score, capped at 1.
     pub confidence: f32,
 }

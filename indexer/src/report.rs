@@ -63,8 +63,8 @@ impl LoadReport {
 /// say exactly what changed, without building an index.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inventory {
-    /// Relative path → SHA-256 (lowercase hex) of the file's bytes, for every
-    /// file read or failed; skipped files are not sources and not listed.
+    /// Relative path → SHA-256 (lowercase hex) of the bytes of every visible
+    /// file below the knowledge folder (read, failed or skipped).
     pub files: BTreeMap<String, String>,
     /// Q&A source id (`faq.toml#slug`) → SHA-256 of its question, other
     /// phrasings, answer and url.

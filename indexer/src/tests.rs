@@ -255,3 +255,71 @@ fn demo_knowledge_links_land_on_the_demo_site() {
 
 mod artifact;
 mod semantic;
+
+fn build_with(dir: &Path, settings: &SearchSettings) -> Result<KnowledgeBase> {
+    KnowledgeBase::build(dir, &BuildOptions { settings, embedder: None, embedding_cache: None })
+}
+
+#[test]
+fn synonyms_match_in_the_lexical_leg() {
+    let question = "How do I decalcify my kettle?";
+    check_answer(&fixture_kb(), question, "none");
+    let settings =
+        SearchSettings { synonyms: vec![vec!["descale".into(), "decalcify".into()]], ..SearchSettings::default() };
+    let kb = build_with(&fixture_dir(), &settings).unwrap_or_else(|e| panic!("{e}"));
+    check_answer(&kb, question, "guides/kettles.html#descale");
+    check_answer(&kb, "How do I descale my kettle?", "guides/kettles.html#descale");
+
+    for (entry, message) in [
+        (
+            "gift card",
+            "search settings: synonym \"gift card\" must be one word that is not a stop word (phrases are matched by meaning with semantic search)",
+        ),
+        (
+            "the",
+            "search settings: synonym \"the\" must be one word that is not a stop word (phrases are matched by meaning with semantic search)",
+        ),
+    ] {
+        let settings =
+            SearchSettings { synonyms: vec![vec!["voucher".into(), entry.into()]], ..SearchSettings::default() };
+        match build_with(&fixture_dir(), &settings) {
+            Ok(_) => panic!("synonym {entry:?} was accepted"),
+            Err(e) => assert_eq!(e.to_string(), message),
+        }
+    }
+}
+
+#[test]
+fn the_language_sets_stop_words_and_stemming() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.path().join("livraison.md"),
+        "# Livraison\n\nLes colis sont expédiés sous trois jours ouvrés.\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let sources = |language: crate::Language, query: &str| -> Vec<String> {
+        let settings = SearchSettings { language, ..SearchSettings::default() };
+        let kb = build_with(dir.path(), &settings).unwrap_or_else(|e| panic!("{e}"));
+        kb.search(query, 5).unwrap_or_else(|e| panic!("{e}")).into_iter().map(|hit| hit.source).collect()
+    };
+    // "les" is a French stop word, not an English one.
+    assert_eq!(sources(crate::Language::En, "les"), ["livraison.md#livraison"]);
+    assert!(sources(crate::Language::Fr, "les").is_empty());
+    // French stemming: "livraisons" and "expédié" find "Livraison" and "expédiés".
+    assert_eq!(sources(crate::Language::Fr, "livraisons expédié"), ["livraison.md#livraison"]);
+}
+
+#[test]
+fn edit_distances_for_typo_tolerance() {
+    for (a, b, max, want) in [
+        ("kettle", "kettle", 1, Some(0)),
+        ("kettle", "ketlte", 1, Some(1)),
+        ("kettle", "kettles", 1, Some(1)),
+        ("kettle", "kitten", 1, None),
+        ("descaling", "descalign", 2, Some(1)),
+        ("tea", "teapots", 2, None),
+    ] {
+        let chars = |s: &str| s.chars().collect::<Vec<_>>();
+        assert_eq!(crate::index::edit_distance(&chars(a), &chars(b), max), want, "{a} {b}");
+    }
+}

@@ -69,7 +69,7 @@ impl Lifecycle {
     pub fn set_password(&self, bot: &str, password: Option<&str>, actor: &str) -> Result<()> {
         self.ensure_bot(bot, actor)?;
         let hash = match password {
-            Some(password) if password.is_empty() => return Err(Error::Refused("the password is empty".into())),
+            Some("") => return Err(Error::Refused("the password is empty".into())),
             Some(password) => Some(hash_password(password)?),
             None => None,
         };

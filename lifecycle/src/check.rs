@@ -202,6 +202,23 @@ impl Lifecycle {
             for skipped in &report.skipped {
                 warnings.push(format!("knowledge/{skipped}: skipped (not a knowledge file type)"));
             }
+            for test in &config.tests {
+                if let config::Expect::Source(want) = &test.expect {
+                    let file = want.split('#').next().unwrap_or_default();
+                    let is_qa = [".toml", ".csv", ".json"].iter().any(|ext| file.ends_with(ext));
+                    let known = if is_qa && want.contains('#') {
+                        scan.inventory.qa.contains_key(want)
+                    } else {
+                        scan.inventory.files.contains_key(file)
+                    };
+                    if !known {
+                        warnings.push(format!(
+                            "bot.toml:{}: test \"{}\" expects the source {want}, which the knowledge does not hold",
+                            test.line, test.question
+                        ));
+                    }
+                }
+            }
             let qa_pairs = scan.inventory.qa.len();
             if qa_pairs < config.deploy.min_qa {
                 failures.push(Failure {

@@ -552,7 +552,9 @@ mod tests {
     fn differences_tell_chatroom_settings_from_index_settings() {
         let base = "name = \"Acme\"\nvisibility = \"public\"\n";
         let old = parse(Path::new("bot.toml"), "acme", base).unwrap();
-        let cases: &[(&str, &[(&str, bool, bool)])] = &[
+        // (extra bot.toml text, [(key, chatroom, reindex)])
+        type Case<'a> = (&'a str, &'a [(&'a str, bool, bool)]);
+        let cases: &[Case] = &[
             ("greeting = \"Yo\"\n", &[("greeting", true, false)]),
             ("privacy_text = \"We keep nothing\"\n", &[("privacy_text", true, false)]),
             ("[appearance]\naccent_color = \"#000000\"\n", &[("appearance", true, false)]),

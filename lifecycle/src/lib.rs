@@ -66,7 +66,7 @@ pub enum Error {
     /// No bot has this id, in the bots folder or the store.
     #[error("{0}")]
     UnknownBot(String),
-    #[error("\"{bot}\" cannot be deployed:\n{}", failures.iter().map(|f| format!("  - {f}")).collect::<Vec<_>>().join("\n"))]
+    #[error("\"{bot}\" cannot be deployed (`docent check {bot}` shows how to fix each problem):\n{}", failures.iter().map(|f| format!("  - {f}")).collect::<Vec<_>>().join("\n"))]
     CannotDeploy { bot: String, failures: Vec<Failure> },
     #[error("{} automatic test(s) of \"{bot}\" failed; the live generation is unchanged:\n{}", failures.len(), failures.iter().map(|f| format!("  - {f}")).collect::<Vec<_>>().join("\n"))]
     TestsFailed { bot: String, failures: Vec<deploy::TestFailure> },
@@ -433,10 +433,12 @@ impl Lifecycle {
 
     /// A lock is stale when its process is gone (same host) or it missed heartbeats for the lease.
     pub(crate) fn lock_is_stale(&self, holder: &LockHolder) -> bool {
-        if when::now() - holder.heartbeat_at > LOCK_LEASE_SECONDS {
-            return true;
-        }
-        match holder.owner.rsplit_once(':') {
+        when::now() - holder.heartbeat_at > LOCK_LEASE_SECONDS || self.owner_is_gone(&holder.owner)
+    }
+
+    /// Whether the process `owner` (`host:pid`) is known to be gone: on this host, no such pid.
+    pub(crate) fn owner_is_gone(&self, owner: &str) -> bool {
+        match owner.rsplit_once(':') {
             Some((host, pid)) if host == hostname() => {
                 pid.parse::<u32>().is_ok_and(|pid| pid != std::process::id() && !process_exists(pid))
             }

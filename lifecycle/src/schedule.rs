@@ -130,7 +130,17 @@ impl Lifecycle {
     /// calls it every second; a deploy runs in the caller's thread.
     pub fn run_due_schedules(&self, now: Timestamp, progress: &mut dyn FnMut(DeployEvent)) -> Result<Vec<ScheduleRun>> {
         let mut runs = Vec::new();
-        while let Some(schedule) = self.store.claim_due_schedule(now)? {
+        // A schedule whose process died while running it is failed, not retried blindly.
+        for schedule in self.store.schedules(None)? {
+            if schedule.state == ScheduleState::Running
+                && schedule.claimed_by.as_deref().is_some_and(|owner| self.owner_is_gone(owner))
+            {
+                let result = "interrupted: the process running it stopped; schedule it again";
+                self.store.finish_schedule(schedule.id, false, result, now)?;
+            }
+        }
+        let owner = Lifecycle::lock_owner();
+        while let Some(schedule) = self.store.claim_due_schedule(now, &owner)? {
             let actor = format!("{} (scheduled)", schedule.actor);
             let outcome = match schedule.action {
                 ScheduleAction::Deploy => self

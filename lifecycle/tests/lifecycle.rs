@@ -332,8 +332,13 @@ fn access_changes_reach_the_snapshot_are_audited_and_survive_deploys() {
     fixture.deploy("handbook").unwrap();
     let bot = live(&fixture);
     assert_eq!(bot.access.visibility, Visibility::Public);
+    fixture.edit("bots/handbook/bot.toml", "faq.toml#how-many-vacation-days-do-i-get", "faq.toml#vacation");
     let warnings = fixture.lifecycle.check("handbook").unwrap().warnings;
     assert!(warnings.iter().any(|w| w.contains("visibility = \"internal\"")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.ends_with("expects the source faq.toml#vacation, which the knowledge does not hold")),
+        "{warnings:?}"
+    );
 
     fixture.lifecycle.revoke_token("handbook", "ci", ACTOR).unwrap();
     assert!(live(&fixture).generation.unwrap().config.access.token_digests.is_empty());
@@ -410,7 +415,10 @@ fn train_builds_a_generation_without_activating_it() {
     let check = fixture.lifecycle.check("brightwater").unwrap();
     assert_eq!((check.state, check.trained), (CheckState::Outdated, Some(2)));
     let deployed = fixture.deploy("brightwater").unwrap();
-    assert_eq!(deployed.generation, 2, "deploy reuses the trained generation");
+    assert_eq!((deployed.generation, deployed.kind), (2, UpdateKind::Complete), "deploy reuses the trained generation");
+    fixture.lifecycle.rollback("brightwater", None, ACTOR).unwrap();
+    let again = fixture.deploy("brightwater").unwrap();
+    assert_eq!((again.generation, again.kind), (2, UpdateKind::Complete), "going back to 2 is not \"unchanged\"");
 }
 
 #[test]
@@ -435,4 +443,19 @@ fn a_backup_restores_and_verifies() {
     assert_eq!(restored.list_tokens("handbook").unwrap().len(), 1);
     let err = Lifecycle::restore(&file, options).unwrap_err().to_string();
     assert!(err.contains("is not empty"), "{err}");
+}
+
+#[test]
+fn a_schedule_left_running_by_a_dead_process_is_failed_not_rerun() {
+    let fixture = Fixture::new();
+    fixture.deploy("brightwater").unwrap();
+    let at = when::now() + 60;
+    let id = fixture.lifecycle.schedule_deploy("brightwater", at, ACTOR).unwrap().id;
+    let host = Lifecycle::lock_owner().rsplit_once(':').unwrap().0.to_owned();
+    let claimed = fixture.lifecycle.store().claim_due_schedule(at, &format!("{host}:4194999")).unwrap().unwrap();
+    assert_eq!(claimed.id, id);
+    assert!(fixture.lifecycle.run_due_schedules(at + 1, &mut |_| {}).unwrap().is_empty());
+    let schedule = fixture.lifecycle.schedules(Some("brightwater")).unwrap().into_iter().find(|s| s.id == id).unwrap();
+    assert_eq!(schedule.state, docent_lifecycle::store::ScheduleState::Failed);
+    assert!(schedule.result.unwrap().starts_with("interrupted"));
 }

@@ -249,6 +249,19 @@ mod tests {
     }
 
     #[test]
+    fn reply_kinds_serialize_as_their_wire_names() {
+        for (kind, name) in [
+            (ReplyKind::Faq, "\"faq\""),
+            (ReplyKind::Document, "\"document\""),
+            (ReplyKind::Suggestions, "\"suggestions\""),
+            (ReplyKind::Unknown, "\"unknown\""),
+        ] {
+            assert_eq!(serde_json::to_string(&kind).unwrap(), name);
+            assert_eq!(serde_json::from_str::<ReplyKind>(name).unwrap(), kind);
+        }
+    }
+
+    #[test]
     fn message_request_rejects_unknown_fields() {
         let err = serde_json::from_str::<MessageRequest>(r#"{"text":"hi","txt":"x"}"#).unwrap_err();
         assert!(err.to_string().contains("unknown field `txt`"), "{err}");

@@ -191,6 +191,8 @@ pub struct Schedule {
     pub state: ScheduleState,
     pub created_at: Timestamp,
     pub result: Option<String>,
+    /// `host:pid` of the process that claimed it (running, done or failed).
+    pub claimed_by: Option<String>,
 }
 
 /// A bot's limits. `None` means unlimited.
@@ -342,8 +344,9 @@ pub trait Store: Send + Sync {
     /// Pending and recent schedules, soonest first; all bots when `bot` is `None`.
     fn schedules(&self, bot: Option<&str>) -> Result<Vec<Schedule>>;
     fn cancel_schedule(&self, id: i64, audit: &AuditEntry) -> Result<bool>;
-    /// Atomically moves the oldest due pending schedule to running, so only one process runs it.
-    fn claim_due_schedule(&self, now: Timestamp) -> Result<Option<Schedule>>;
+    /// Atomically moves the oldest due pending schedule to running, claimed by `owner`
+    /// (`host:pid`), so only one process runs it.
+    fn claim_due_schedule(&self, now: Timestamp, owner: &str) -> Result<Option<Schedule>>;
     fn finish_schedule(&self, id: i64, ok: bool, result: &str, now: Timestamp) -> Result<()>;
 
     fn set_plan(&self, bot: &str, plan: Option<&Plan>, audit: &AuditEntry) -> Result<()>;

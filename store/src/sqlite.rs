@@ -20,7 +20,8 @@ use crate::{
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Schema versions, applied in order, each in its own transaction and recorded in `schema_migrations`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT INTO meta (key, value) VALUES ('revision', 0);
 
@@ -129,7 +130,11 @@ CREATE TABLE audit (
     detail TEXT NOT NULL
 );
 CREATE INDEX audit_by_bot ON audit (bot, id);
-"#];
+"#,
+    r#"
+ALTER TABLE schedules ADD COLUMN claimed_by TEXT;
+"#,
+];
 
 /// The store in one SQLite file.
 pub struct SqliteStore {
@@ -353,7 +358,7 @@ fn deploy_row(row: &Row<'_>) -> rusqlite::Result<Deploy> {
     })
 }
 
-const SCHEDULE_COLUMNS: &str = "id, bot, action, at, actor, state, created_at, result";
+const SCHEDULE_COLUMNS: &str = "id, bot, action, at, actor, state, created_at, result, claimed_by";
 
 fn schedule_row(row: &Row<'_>) -> rusqlite::Result<Schedule> {
     let action: String = row.get(2)?;
@@ -379,6 +384,7 @@ fn schedule_row(row: &Row<'_>) -> rusqlite::Result<Schedule> {
         },
         created_at: row.get(6)?,
         result: row.get(7)?,
+        claimed_by: row.get(8)?,
     })
 }
 
@@ -703,15 +709,15 @@ impl Store for SqliteStore {
         })
     }
 
-    fn claim_due_schedule(&self, now: Timestamp) -> Result<Option<Schedule>> {
+    fn claim_due_schedule(&self, now: Timestamp, owner: &str) -> Result<Option<Schedule>> {
         self.write(|tx| {
             tx.query_row(
                 &format!(
-                    "UPDATE schedules SET state = 'running'
+                    "UPDATE schedules SET state = 'running', claimed_by = ?2
                      WHERE id = (SELECT id FROM schedules WHERE state = 'pending' AND at <= ?1 ORDER BY at, id LIMIT 1)
                      RETURNING {SCHEDULE_COLUMNS}"
                 ),
-                [now],
+                params![now, owner],
                 schedule_row,
             )
             .optional()

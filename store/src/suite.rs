@@ -208,7 +208,7 @@ fn schedules_run_once(store: &dyn Store) {
     std::thread::scope(|scope| {
         for _ in 0..8 {
             scope.spawn(|| {
-                while let Some(schedule) = store.claim_due_schedule(T0 + 100).unwrap() {
+                while let Some(schedule) = store.claim_due_schedule(T0 + 100, "host:1").unwrap() {
                     claimed.lock().unwrap().push(schedule.id);
                     store.finish_schedule(schedule.id, true, "ok", T0 + 100).unwrap();
                 }
@@ -224,7 +224,8 @@ fn schedules_run_once(store: &dyn Store) {
     assert!(schedules.iter().filter(|s| s.id != late).all(|s| s.state == ScheduleState::Done));
     assert!(store.cancel_schedule(late, &audit("cancel", Some("acme"))).unwrap());
     assert!(!store.cancel_schedule(late, &audit("cancel", Some("acme"))).unwrap());
-    assert!(store.claim_due_schedule(T0 + 5000).unwrap().is_none(), "a cancelled schedule never runs");
+    assert!(store.claim_due_schedule(T0 + 5000, "host:1").unwrap().is_none(), "a cancelled schedule never runs");
+    assert!(schedules.iter().filter(|s| s.id != late).all(|s| s.claimed_by.as_deref() == Some("host:1")));
 }
 
 fn quota_is_exact_under_concurrency(store: &dyn Store) {

@@ -55,10 +55,10 @@ fn reopening_keeps_data_and_the_schema_version() {
     {
         let store = SqliteStore::open(&path).unwrap();
         store.ensure_bot("acme", &seed, &audit).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 1);
+        assert_eq!(store.schema_version().unwrap(), 2);
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(store.schema_version().unwrap(), 2);
     assert_eq!(store.bot("acme").unwrap().unwrap().visibility, Visibility::Internal);
     let backup = dir.path().join("copy.sqlite");
     store.backup_to(&backup).unwrap();
@@ -66,4 +66,31 @@ fn reopening_keeps_data_and_the_schema_version() {
     let copy = SqliteStore::open(&backup).unwrap();
     assert_eq!(copy.bot("acme").unwrap(), store.bot("acme").unwrap());
     assert_eq!(copy.revision().unwrap(), store.revision().unwrap());
+}
+
+#[test]
+fn migrations_upgrade_an_older_store_and_refuse_a_newer_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("docent.sqlite");
+    drop(SqliteStore::open(&path).unwrap());
+    // Take the file back to schema version 1.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute_batch("ALTER TABLE schedules DROP COLUMN claimed_by; DELETE FROM schema_migrations WHERE version = 2;")
+        .unwrap();
+    drop(raw);
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 2);
+    let seed = BotSeed { visibility: Visibility::Public, password_hash: None, token_digests: Vec::new() };
+    store.ensure_bot("acme", &seed, &AuditEntry::new(0, "t", Some("acme"), "create", "")).unwrap();
+    store
+        .add_schedule("acme", docent_store::ScheduleAction::Deploy, 5, &AuditEntry::new(0, "t", Some("acme"), "s", ""))
+        .unwrap();
+    assert_eq!(store.claim_due_schedule(5, "host:9").unwrap().unwrap().claimed_by.as_deref(), Some("host:9"));
+    drop(store);
+
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute("INSERT INTO schema_migrations (version) VALUES (99)", []).unwrap();
+    drop(raw);
+    let err = SqliteStore::open(&path).err().unwrap().to_string();
+    assert_eq!(err, "store schema version 99 is newer than this docent knows (2); upgrade docent");
 }

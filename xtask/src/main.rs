@@ -139,14 +139,15 @@ fn demo(root: &Path) -> anyhow::Result<()> {
 
 /// A fresh admin token named `demo` for the console (the previous one is revoked).
 fn demo_admin_token(docent: &Path, data: &Path) -> anyhow::Result<String> {
-    let revoke = Command::new(docent).args(["admin", "token", "revoke", "demo", "--data"]).arg(data).output()?;
+    let revoke = Command::new(docent).args(["admin", "--data"]).arg(data).args(["token", "revoke", "demo"]).output()?;
     if !revoke.status.success() {
         // The first run has no token to revoke; anything else shows up in the create below.
         eprintln!("{}", String::from_utf8_lossy(&revoke.stderr).trim());
     }
     let created = Command::new(docent)
-        .args(["admin", "token", "create", "demo", "--data"])
+        .args(["admin", "--data"])
         .arg(data)
+        .args(["token", "create", "demo"])
         .stderr(Stdio::inherit())
         .output()
         .context("cannot run docent admin token create")?;

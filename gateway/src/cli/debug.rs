@@ -52,15 +52,19 @@ fn load(env: &Env, bot: &str) -> anyhow::Result<(BotConfig, KnowledgeBase)> {
         bail!("\"{bot}\" is not a bot id: ids are lowercase letters, digits and '-'");
     }
     let options = env.options()?;
-    if env.data.join("docent.sqlite").is_file() {
+    if env.paths.data.join("docent.sqlite").is_file() {
         let lifecycle = Lifecycle::open(options.clone())?;
         if let Some(live) = lifecycle.open_live(bot)? {
             return Ok(live);
         }
     }
-    let dir = env.bots.join(bot);
+    let dir = env.paths.bots.join(bot);
     if !dir.is_dir() {
-        bail!("no bot named \"{bot}\" in {} and none deployed in {}", env.bots.display(), env.data.display());
+        bail!(
+            "no bot named \"{bot}\" in {} and none deployed in {}",
+            env.paths.bots.display(),
+            env.paths.data.display()
+        );
     }
     let config = config::load(&dir.join("bot.toml"), bot)?;
     let build = BuildOptions { settings: &config.search, embedder: options.embedder.as_ref(), embedding_cache: None };

@@ -62,15 +62,15 @@ pub(crate) fn check(env: &Env, bot: Option<&str>, json: bool) -> anyhow::Result<
     let bots = match bot {
         Some(bot) => vec![bot.to_owned()],
         None => {
-            let mut bots: Vec<String> = std::fs::read_dir(&env.bots)
-                .map_err(|err| anyhow::anyhow!("cannot read the bots folder {}: {err}", env.bots.display()))?
+            let mut bots: Vec<String> = std::fs::read_dir(&env.paths.bots)
+                .map_err(|err| anyhow::anyhow!("cannot read the bots folder {}: {err}", env.paths.bots.display()))?
                 .flatten()
                 .filter(|entry| entry.path().join("bot.toml").is_file())
                 .map(|entry| entry.file_name().to_string_lossy().into_owned())
                 .collect();
             bots.sort();
             if bots.is_empty() {
-                bail!("no bots in {}: each bot is a folder with a bot.toml", env.bots.display());
+                bail!("no bots in {}: each bot is a folder with a bot.toml", env.paths.bots.display());
             }
             bots
         }

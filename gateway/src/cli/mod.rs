@@ -4,34 +4,27 @@ pub(crate) mod debug;
 pub(crate) mod manage;
 pub(crate) mod settings;
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use docent_gateway::options::{DataArgs, WidgetArgs};
 use docent_lifecycle::{Lifecycle, LifecycleOptions, PeakHours};
 
 /// Where the bots and the data live, and who is acting.
 #[derive(Args, Clone)]
 pub(crate) struct Env {
-    /// The data directory: the store and the generations.
-    #[arg(long = "data", env = "DOCENT_DATA", default_value = "docent-data")]
-    pub(crate) data: PathBuf,
-    /// The bots folder: one folder per bot, named by its id.
-    #[arg(long = "bots", env = "DOCENT_BOTS", default_value = "bots")]
-    pub(crate) bots: PathBuf,
+    #[command(flatten)]
+    pub(crate) paths: DataArgs,
+    /// The widget build the gateway serves (for the snippet's integrity hash).
+    #[command(flatten)]
+    pub(crate) widget: WidgetArgs,
     /// Who is acting, for the audit log (default: $USER).
     #[arg(long, env = "DOCENT_ACTOR")]
     pub(crate) actor: Option<String>,
     /// The gateway's public base URL, for the integration code.
     #[arg(long, env = "DOCENT_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     pub(crate) public_url: String,
-    /// The widget build the gateway serves (for the snippet's integrity hash).
-    #[arg(long, env = "DOCENT_WIDGET_DIR")]
-    pub(crate) widget_dir: Option<PathBuf>,
-    /// The sentence-embedding model folder; without it indexes are lexical only.
-    #[arg(long, env = "DOCENT_MODEL")]
-    pub(crate) model: Option<PathBuf>,
     /// Peak hours (UTC) in which scheduled changes are warned about.
     #[arg(long, env = "DOCENT_PEAK_HOURS", default_value = "8-20", value_parser = PeakHours::parse)]
     pub(crate) peak_hours: PeakHours,
@@ -50,31 +43,18 @@ impl Env {
     }
 
     pub(crate) fn options(&self) -> anyhow::Result<LifecycleOptions> {
-        let mut options = LifecycleOptions::new(&self.data, &self.bots);
+        let mut options = self.paths.lifecycle_options()?;
         options.public_url = self.public_url.trim_end_matches('/').to_owned();
         options.peak_hours = self.peak_hours;
         options.keep_generations = self.keep;
-        let widget_dir = self
-            .widget_dir
-            .clone()
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/widget-dist"));
-        options.widget_bundle = match std::fs::read(widget_dir.join("bundle.js")) {
-            Ok(bytes) => Some(Arc::new(bytes)),
-            Err(_) => {
-                docent_gateway::assets::WidgetAssets::embedded().map(|assets| Arc::new(assets.bundle_js.plain.to_vec()))
-            }
-        };
-        if let Some(model) = &self.model {
-            let embedder = docent_indexer::Embedder::load(model)
-                .with_context(|| format!("cannot load the embedding model in {}", model.display()))?;
-            options.embedder = Some(Arc::new(embedder));
-        }
+        // Without a widget build the snippet simply has no integrity attribute.
+        options.widget_bundle = self.widget.load().ok().map(|assets| Arc::new(assets.bundle_js.plain.to_vec()));
         Ok(options)
     }
 
     pub(crate) fn open(&self) -> anyhow::Result<Lifecycle> {
         Lifecycle::open(self.options()?)
-            .with_context(|| format!("cannot open the data directory {}", self.data.display()))
+            .with_context(|| format!("cannot open the data directory {}", self.paths.data.display()))
     }
 }
 

@@ -152,7 +152,7 @@ pub(crate) fn backup(env: &Env, file: &Path, verify: bool) -> anyhow::Result<()>
 
 pub(crate) fn restore(env: &Env, file: &Path) -> anyhow::Result<()> {
     let report = Lifecycle::restore(file, env.options()?)?;
-    println!("restored {} into {}", report.file.display(), env.data.display());
+    println!("restored {} into {}", report.file.display(), env.paths.data.display());
     for (bot, live, _) in report.bots {
         println!("  {bot}: {}", live.map_or("never deployed".to_owned(), |n| format!("generation {n} live")));
     }

@@ -225,3 +225,23 @@ fn search_settings_read_from_toml() {
     assert_eq!(toml::from_str::<SearchSettings>("").ok(), Some(SearchSettings::default()));
     assert!(toml::from_str::<SearchSettings>("semantic = \"maybe\"").is_err());
 }
+
+#[test]
+fn typos_in_longer_words_are_corrected_with_semantic_search() {
+    let settings = semantic_settings();
+    let options = BuildOptions { settings: &settings, embedder: Some(embedder()), embedding_cache: Some(&cache_dir()) };
+    let semantic = KnowledgeBase::build(&fixture_dir(), &options).unwrap_or_else(|e| panic!("{e}"));
+    let lexical = build_lexical(&fixture_dir()).unwrap_or_else(|e| panic!("{e}"));
+    for (question, corrected) in [
+        // One swap from the indexed "descal" (descale) and "kettl" (kettle).
+        ("How do I descael my kettel?", ["descal", "kettl"]),
+        // Words of 5 letters or fewer are left alone.
+        ("brwe tae", ["brwe", "tae"]),
+        ("How do I descale my kettle?", ["descal", "kettl"]),
+        ("zebra giraffe", ["zebra", "giraff"]),
+    ] {
+        assert_eq!(semantic.terms(question, true), corrected, "{question}");
+    }
+    // The lexical-only mode keeps unknown words: they keep off-topic questions unanswered.
+    assert_eq!(lexical.terms("How do I descael my kettle?", true), ["descael", "kettl"]);
+}
