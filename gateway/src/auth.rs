@@ -8,8 +8,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
-use password_hash::{PasswordHash, SaltString, rand_core::OsRng};
+use argon2::{Argon2, PasswordVerifier};
+use password_hash::PasswordHash;
 use sha2::{Digest, Sha256};
 
 use docent_store::{AccessToken, Timestamp};
@@ -19,12 +19,6 @@ pub const SESSION_TTL: Duration = Duration::from_secs(12 * 60 * 60);
 /// Failed sign-ins allowed per bot and client address within [`ATTEMPT_WINDOW`].
 pub const MAX_FAILED_ATTEMPTS: u32 = 5;
 pub const ATTEMPT_WINDOW: Duration = Duration::from_secs(5 * 60);
-
-/// Hashes a password for `bot.toml`'s `access.password_hash`.
-pub fn hash_password(password: &str) -> Result<String, password_hash::Error> {
-    let salt = SaltString::generate(&mut OsRng);
-    Ok(Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
-}
 
 /// Checks `password` against a PHC hash validated at config load.
 pub fn verify_password(hash: &str, password: &str) -> bool {
@@ -132,7 +126,7 @@ mod tests {
 
     #[test]
     fn passwords_verify_only_against_their_own_hash() {
-        let hash = hash_password("correct horse").unwrap();
+        let hash = docent_lifecycle::access::hash_password("correct horse").unwrap();
         assert!(hash.starts_with("$argon2id$"));
         assert!(verify_password(&hash, "correct horse"));
         assert!(!verify_password(&hash, "correct horse "));

@@ -4,6 +4,7 @@ use hyper::Response;
 use hyper::header::{self, HeaderValue};
 
 use crate::assets::WIDGET_VERSION;
+use crate::html::escape;
 use crate::http::{HttpResponse, full_body};
 use docent_lifecycle::config::BotConfig;
 
@@ -50,22 +51,6 @@ pub fn render(config: &BotConfig) -> HttpResponse {
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
-}
-
-/// Escapes text for HTML element content and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

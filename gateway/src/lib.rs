@@ -9,6 +9,7 @@ pub mod assets;
 pub mod auth;
 pub mod demo_page;
 pub mod error;
+mod html;
 pub mod http;
 pub mod live;
 pub mod options;

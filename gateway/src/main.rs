@@ -9,7 +9,7 @@ use std::io::{BufRead, Write};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use docent_gateway::{auth, serve};
+use docent_gateway::serve;
 
 use cli::{AccessCommand, AdminCommand, Env, PlanCommand};
 
@@ -205,7 +205,7 @@ fn run(command: Command) -> anyhow::Result<u8> {
             if password.is_empty() {
                 bail!("the password is empty");
             }
-            let hash = auth::hash_password(password).map_err(|err| anyhow::anyhow!("cannot hash: {err}"))?;
+            let hash = docent_lifecycle::access::hash_password(password)?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{hash}")?;
             Ok(0)

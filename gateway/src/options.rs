@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use docent_indexer::Embedder;
-use docent_lifecycle::LifecycleOptions;
+use docent_lifecycle::{LifecycleOptions, PeakHours};
 
 use crate::assets::WidgetAssets;
 
@@ -24,20 +24,30 @@ pub struct DataArgs {
     /// semantic search. Without it, bots use lexical search only.
     #[arg(long = "model", env = "DOCENT_MODEL")]
     pub model: Option<PathBuf>,
+    /// Peak hours (UTC) in which scheduled changes are warned about.
+    #[arg(long, env = "DOCENT_PEAK_HOURS", default_value = "8-20", value_parser = PeakHours::parse)]
+    pub peak_hours: PeakHours,
+    /// Generations kept per bot besides the live and previous ones.
+    #[arg(long, env = "DOCENT_KEEP_GENERATIONS", default_value_t = 5)]
+    pub keep: usize,
 }
 
 impl DataArgs {
     /// Lifecycle options for these folders, with the model loaded.
     pub fn lifecycle_options(&self) -> anyhow::Result<LifecycleOptions> {
         let mut options = LifecycleOptions::new(&self.data, &self.bots);
-        if let Some(dir) = &self.model {
-            let embedder =
-                Embedder::load(dir).with_context(|| format!("cannot load the model in {}", dir.display()))?;
-            tracing::info!(model = %embedder.id(), "embedding model loaded");
-            options.embedder = Some(Arc::new(embedder));
-        }
+        options.peak_hours = self.peak_hours;
+        options.keep_generations = self.keep;
+        options.embedder = self.model.as_deref().map(load_model).transpose()?;
         Ok(options)
     }
+}
+
+/// Loads the embedding model in `dir`, naming the folder when it cannot.
+pub fn load_model(dir: &Path) -> anyhow::Result<Arc<Embedder>> {
+    let embedder = Embedder::load(dir).with_context(|| format!("cannot load the model in {}", dir.display()))?;
+    tracing::info!(model = %embedder.id(), "embedding model loaded");
+    Ok(Arc::new(embedder))
 }
 
 /// Where the widget build comes from.

@@ -42,6 +42,9 @@ impl Site {
             .env("DOCENT_DATA", self.path("data"))
             .env("DOCENT_BOTS", self.path("bots"))
             .env("DOCENT_ACTOR", "tester")
+            // These tests are about the deploy's atomicity: lexical indexes keep them fast,
+            // and `lifecycle()` opens them without a model.
+            .env_remove("DOCENT_MODEL")
             .env_remove("DOCENT_FAILPOINT");
         if let Some(point) = failpoint {
             command.env("DOCENT_FAILPOINT", point);

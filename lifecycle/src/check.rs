@@ -1,6 +1,5 @@
 //! `docent check`: is a bot Ready to deploy, Outdated (and what changed), or unable to deploy (and why)?
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use docent_store::{Quota, Timestamp};
@@ -59,38 +58,11 @@ impl fmt::Display for Failure {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Changes {
     /// Knowledge files (relative paths) added, removed and changed.
-    pub files: KeyChanges,
+    pub files: docent_indexer::Changes,
     /// Q&A pairs (`faq.toml#slug`) added, removed and changed.
-    pub qa: KeyChanges,
+    pub qa: docent_indexer::Changes,
     /// Settings of bot.toml that differ, chatroom ones marked.
     pub settings: Vec<SettingChange>,
-}
-
-/// Keys added, removed and changed between two digest maps, each sorted.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct KeyChanges {
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
-    pub changed: Vec<String>,
-}
-
-impl KeyChanges {
-    pub fn between(older: &BTreeMap<String, String>, newer: &BTreeMap<String, String>) -> KeyChanges {
-        let mut changes = KeyChanges::default();
-        for (key, digest) in newer {
-            match older.get(key) {
-                None => changes.added.push(key.clone()),
-                Some(old) if old != digest => changes.changed.push(key.clone()),
-                Some(_) => {}
-            }
-        }
-        changes.removed = older.keys().filter(|key| !newer.contains_key(*key)).cloned().collect();
-        changes
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
-    }
 }
 
 impl Changes {
@@ -347,9 +319,10 @@ impl Lifecycle {
                         "generation {number} of \"{bot}\" has an unreadable manifest summary: {err}"
                     ))
                 })?;
+                let sources = manifest.inventory.diff(&scan.inventory);
                 changes = Some(Changes {
-                    files: KeyChanges::between(&manifest.inventory.files, &scan.inventory.files),
-                    qa: KeyChanges::between(&manifest.inventory.qa, &scan.inventory.qa),
+                    files: sources.files,
+                    qa: sources.qa,
                     settings: config::differences(&old_config, &config),
                 });
             }

@@ -16,8 +16,8 @@ use std::sync::{Arc, OnceLock};
 use anyhow::Context;
 use docent_demo_site::Site;
 use docent_gateway::assets::WidgetAssets;
-use docent_gateway::options::DataArgs;
-use docent_lifecycle::Lifecycle;
+use docent_gateway::options::load_model;
+use docent_lifecycle::{Lifecycle, LifecycleOptions};
 
 /// The gateway and the demo site, running.
 pub struct Stack {
@@ -90,13 +90,9 @@ fn start() -> anyhow::Result<Stack> {
         copy_tree(&bots.path().join("brightwater"), &bots.path().join(lab))?;
     }
     let data = tempfile::tempdir()?;
-    let args = DataArgs {
-        bots: bots.path().to_owned(),
-        data: data.path().to_owned(),
-        model: std::env::var_os("DOCENT_MODEL").map(PathBuf::from),
-    };
+    let mut options = LifecycleOptions::new(data.path(), bots.path());
+    options.embedder = std::env::var_os("DOCENT_MODEL").map(|dir| load_model(Path::new(&dir))).transpose()?;
     let assets = WidgetAssets::from_dir(&root.join("target/widget-dist")).map_err(anyhow::Error::msg)?;
-    let mut options = args.lifecycle_options()?;
     options.public_url = format!("http://{gateway}");
     options.widget_bundle = assets.get("bundle.js").map(|bundle| Arc::new(bundle.plain.to_vec()));
     let lifecycle = Arc::new(Lifecycle::open(options)?);

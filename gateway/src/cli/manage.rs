@@ -4,13 +4,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use docent_lifecycle::check::KeyChanges;
+use docent_indexer::Changes;
 use docent_lifecycle::{CheckReport, CheckState, DeployEvent, Phase, when};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Env;
 
-fn print_keys(label: &str, changes: &KeyChanges) {
+fn print_keys(label: &str, changes: &Changes) {
     for (sign, keys) in [("+", &changes.added), ("-", &changes.removed), ("~", &changes.changed)] {
         for key in keys {
             println!("    {sign} {label} {key}");

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use docent_gateway::options::{DataArgs, WidgetArgs};
-use docent_lifecycle::{Lifecycle, LifecycleOptions, PeakHours};
+use docent_lifecycle::{Lifecycle, LifecycleOptions};
 
 /// Where the bots and the data live, and who is acting.
 #[derive(Args, Clone)]
@@ -25,12 +25,6 @@ pub(crate) struct Env {
     /// The gateway's public base URL, for the integration code.
     #[arg(long, env = "DOCENT_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     pub(crate) public_url: String,
-    /// Peak hours (UTC) in which scheduled changes are warned about.
-    #[arg(long, env = "DOCENT_PEAK_HOURS", default_value = "8-20", value_parser = PeakHours::parse)]
-    pub(crate) peak_hours: PeakHours,
-    /// Generations kept per bot besides the live and previous ones.
-    #[arg(long, env = "DOCENT_KEEP_GENERATIONS", default_value_t = 5)]
-    pub(crate) keep: usize,
 }
 
 impl Env {
@@ -45,8 +39,6 @@ impl Env {
     pub(crate) fn options(&self) -> anyhow::Result<LifecycleOptions> {
         let mut options = self.paths.lifecycle_options()?;
         options.public_url = self.public_url.trim_end_matches('/').to_owned();
-        options.peak_hours = self.peak_hours;
-        options.keep_generations = self.keep;
         // Without a widget build the snippet simply has no integrity attribute.
         options.widget_bundle = self.widget.load().ok().map(|assets| Arc::new(assets.bundle_js.plain.to_vec()));
         Ok(options)

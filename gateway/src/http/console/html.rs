@@ -1,22 +1,8 @@
-//! HTML for the console: escaping and the page frame. Every dynamic text goes through [`escape`].
+//! The console's page frame. Every dynamic text in it goes through [`escape`].
 
 use std::fmt::Write;
 
-/// Escapes text for HTML element content and double-quoted attribute values.
-pub(super) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+use crate::html::escape;
 
 /// A whole page: the frame, a sign-out button when signed in, and `body`.
 pub(super) fn page(title: &str, signed_in_as: Option<(&str, &str)>, body: &str) -> String {
@@ -43,17 +29,4 @@ pub(super) fn page(title: &str, signed_in_as: Option<(&str, &str)>, body: &str) 
     }
     let _ = write!(html, "</header><main>{body}</main></body></html>");
     html
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn markup_in_text_is_escaped() {
-        assert_eq!(
-            escape(r#"<img src=x onerror="a('1')">&"#),
-            "&lt;img src=x onerror=&quot;a(&#39;1&#39;)&quot;&gt;&amp;"
-        );
-    }
 }

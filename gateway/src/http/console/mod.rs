@@ -365,13 +365,7 @@ fn set_header(response: &mut HttpResponse, name: header::HeaderName, value: &str
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(*name, HeaderValue::from_str(value).unwrap());
-        }
-        map
-    }
+    use crate::http::headers;
 
     #[test]
     fn forms_from_other_origins_are_refused() {

@@ -8,8 +8,9 @@ use docent_lifecycle::when::{self, now};
 use docent_lifecycle::{CheckReport, CheckState, DeployEvent, Integration, Lifecycle, StatusReport, StatusState};
 use docent_protocol::Visibility;
 
-use super::html::{escape, page};
+use super::html::page;
 use crate::error::ApiError;
+use crate::html::escape;
 
 /// Deploys shown on a bot page.
 const HISTORY_ROWS: usize = 10;
