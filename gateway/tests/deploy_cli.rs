@@ -162,3 +162,66 @@ fn a_deploy_killed_in_any_phase_leaves_a_consistent_store() {
         assert!(knowledge.manifest().inventory.files.len() >= 7, "{point}");
     }
 }
+
+/// A deploy that runs out of disk space fails with a clear error and leaves the live generation
+/// serving; once space is freed, the next deploy succeeds. The data directory sits on a 4 MiB
+/// tmpfs in a private mount namespace (`unshare`, no root needed where user namespaces are on).
+#[test]
+fn a_deploy_on_a_full_disk_leaves_the_live_generation_serving() {
+    let site = Site::new();
+    std::fs::create_dir_all(site.path("data")).unwrap();
+    let big = site.path("bots/brightwater/knowledge/big-manual.md");
+    // Part numbers that neither compress nor repeat: the index outgrows the disk.
+    let mut manual = String::from("# Parts catalogue\n\n");
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for _ in 0..40_000 {
+        for _ in 0..6 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            manual.push_str(&format!("p{seed:016x} "));
+        }
+        manual.push_str("\n\n");
+    }
+    let script = format!(
+        r#"set -u
+mount -t tmpfs -o size=4m tmpfs "$DOCENT_DATA" || {{ echo "cannot mount a tmpfs"; exit 90; }}
+"$DOCENT" deploy brightwater > /dev/null 2>&1 || {{ echo "the first deploy failed"; exit 91; }}
+cp "$MANUAL" "$BIG"
+"$DOCENT" deploy brightwater > "$OUT/full.txt" 2>&1 && {{ echo "a deploy succeeded on a full disk"; exit 92; }}
+"$DOCENT" status brightwater --json > "$OUT/status.json" 2>&1 || exit 93
+"$DOCENT" ask brightwater "How long does delivery take?" --json > "$OUT/ask.json" 2>&1 || exit 94
+rm "$BIG"
+"$DOCENT" deploy brightwater > "$OUT/after.txt" 2>&1 || {{ echo "the deploy after freeing space failed"; exit 95; }}
+ls "$DOCENT_DATA/generations/brightwater" > "$OUT/dirs.txt"
+"#
+    );
+    std::fs::write(site.path("manual.md"), manual).unwrap();
+    let output = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", &script])
+        .env("DOCENT", env!("CARGO_BIN_EXE_docent"))
+        .env("DOCENT_DATA", site.path("data"))
+        .env("DOCENT_BOTS", site.path("bots"))
+        .env("DOCENT_ACTOR", "tester")
+        .env("MANUAL", site.path("manual.md"))
+        .env("BIG", &big)
+        .env("OUT", site.path(""))
+        .env_remove("DOCENT_MODEL")
+        .env_remove("DOCENT_FAILPOINT")
+        .output()
+        .expect("this test needs `unshare` from util-linux (apt-get install util-linux)");
+    let read = |name: &str| std::fs::read_to_string(site.path(name)).unwrap_or_default();
+    assert!(
+        output.status.success(),
+        "{}\nfull-disk deploy said: {}\nafter: {}",
+        text(&output),
+        read("full.txt"),
+        read("after.txt")
+    );
+    assert!(read("full.txt").contains("No space left on device"), "the error names the cause: {}", read("full.txt"));
+    let status: serde_json::Value = serde_json::from_str(&read("status.json")).unwrap();
+    assert_eq!(status[0]["live"], 1, "generation 1 stays live: {status}");
+    assert!(read("ask.json").contains("business day"), "and answers: {}", read("ask.json"));
+    let dirs = read("dirs.txt");
+    assert!(!dirs.contains(".tmp"), "nothing half-written is left: {dirs}");
+}
