@@ -1,7 +1,7 @@
 //! The `docent` command: serve the bots, and check, train, deploy and manage them from the shell.
 //!
 //! Exit codes: 0 success (and `check`: ready to deploy), 1 error, 2 bad arguments,
-//! 10 `check`: needs update (outdated), 20 `check`: cannot deploy.
+//! 10 `check`: needs update (outdated), 20 `check`: cannot deploy; 10 `kb lint`: findings.
 
 mod cli;
 
@@ -154,6 +154,11 @@ enum Command {
     Search(cli::debug::SearchArgs),
     /// Print the reply the widget would receive for a question.
     Ask(cli::debug::AskArgs),
+    /// Check a bot's knowledge: duplicate and conflicting Q&As, empty answers, long sections.
+    Kb {
+        #[command(subcommand)]
+        command: cli::kb::KbCommand,
+    },
     /// Read a password from standard input and print its argon2 hash for `bot.toml`.
     HashPassword,
 }
@@ -197,6 +202,7 @@ fn run(command: Command) -> anyhow::Result<u8> {
         Command::Restore { file, env } => cli::settings::restore(&env, &file).map(|()| 0),
         Command::Search(args) => cli::debug::search(args).map(|()| 0),
         Command::Ask(args) => cli::debug::ask(args).map(|()| 0),
+        Command::Kb { command } => cli::kb::run(command),
         Command::HashPassword => {
             eprintln!("reading the password from standard input (one line)");
             let mut line = String::new();

@@ -93,6 +93,7 @@ fn bad_arguments_get_a_clear_error() {
         (&["rollback", "brightwater"], "\"brightwater\" was never deployed"),
         (&["status", "--peak-hours", "9"], "peak hours are two UTC hours like 8-20"),
         (&["ask", "brightwater"], "give a question, or --stdin to read one per line"),
+        (&["kb", "lint", "nobody"], "no bot named \"nobody\""),
     ];
     for (args, expect) in cases {
         let output = site.docent(args, None);
@@ -121,6 +122,34 @@ fn ask_reads_questions_from_stdin_as_json_lines() {
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["reply"]["kind"], "faq");
     assert_eq!(lines[1]["reply"]["kind"], "unknown");
+}
+
+#[test]
+fn kb_lint_exits_10_on_findings() {
+    let site = Site::new();
+    let lint = |site: &Site| {
+        let output = site.docent(&["kb", "lint", "brightwater", "--json"], None);
+        let report: serde_json::Value =
+            serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&output)));
+        (output.status.code(), report)
+    };
+    let (code, report) = lint(&site);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["model"], serde_json::Value::Null, "without DOCENT_MODEL the checks are lexical");
+    for kind in ["duplicates", "conflicts", "empty_answers", "long_sections"] {
+        assert_eq!(report[kind], serde_json::json!([]), "{kind}: {report}");
+    }
+
+    let knowledge = site.path("bots/brightwater/knowledge");
+    let faq = std::fs::read_to_string(knowledge.join("faq.toml")).unwrap();
+    let extra = "\n[[qa]]\nquestion = \"How long does delivery take\"\nanswer = \"A month.\"\n\n[[qa]]\nquestion = \"Gift cards?\"\nanswer = \"\"\n";
+    std::fs::write(knowledge.join("faq.toml"), format!("{faq}{extra}")).unwrap();
+    std::fs::write(knowledge.join("manual.md"), format!("# Manual\n\n{}\n", "Check the brakes. ".repeat(100))).unwrap();
+    let (code, report) = lint(&site);
+    assert_eq!(code, Some(10), "{report}");
+    assert_eq!(report["conflicts"][0]["second"], "faq.toml#how-long-does-delivery-take-2", "{report}");
+    assert!(report["empty_answers"][0].to_string().contains("field `answer` is empty"), "{report}");
+    assert_eq!(report["long_sections"][0]["source"], "manual.md#manual", "{report}");
 }
 
 /// A deploy killed at each failpoint leaves the old generation (or, once activated, the new
@@ -183,22 +212,20 @@ fn a_deploy_on_a_full_disk_leaves_the_live_generation_serving() {
         }
         manual.push_str("\n\n");
     }
-    let script = format!(
-        r#"set -u
-mount -t tmpfs -o size=4m tmpfs "$DOCENT_DATA" || {{ echo "cannot mount a tmpfs"; exit 90; }}
-"$DOCENT" deploy brightwater > /dev/null 2>&1 || {{ echo "the first deploy failed"; exit 91; }}
+    let script = r#"set -u
+mount -t tmpfs -o size=4m tmpfs "$DOCENT_DATA" || { echo "cannot mount a tmpfs"; exit 90; }
+"$DOCENT" deploy brightwater > /dev/null 2>&1 || { echo "the first deploy failed"; exit 91; }
 cp "$MANUAL" "$BIG"
-"$DOCENT" deploy brightwater > "$OUT/full.txt" 2>&1 && {{ echo "a deploy succeeded on a full disk"; exit 92; }}
+"$DOCENT" deploy brightwater > "$OUT/full.txt" 2>&1 && { echo "a deploy succeeded on a full disk"; exit 92; }
 "$DOCENT" status brightwater --json > "$OUT/status.json" 2>&1 || exit 93
 "$DOCENT" ask brightwater "How long does delivery take?" --json > "$OUT/ask.json" 2>&1 || exit 94
 rm "$BIG"
-"$DOCENT" deploy brightwater > "$OUT/after.txt" 2>&1 || {{ echo "the deploy after freeing space failed"; exit 95; }}
+"$DOCENT" deploy brightwater > "$OUT/after.txt" 2>&1 || { echo "the deploy after freeing space failed"; exit 95; }
 ls "$DOCENT_DATA/generations/brightwater" > "$OUT/dirs.txt"
-"#
-    );
+"#;
     std::fs::write(site.path("manual.md"), manual).unwrap();
     let output = Command::new("unshare")
-        .args(["--user", "--map-root-user", "--mount", "sh", "-c", &script])
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", script])
         .env("DOCENT", env!("CARGO_BIN_EXE_docent"))
         .env("DOCENT_DATA", site.path("data"))
         .env("DOCENT_BOTS", site.path("bots"))

@@ -120,6 +120,11 @@
 //! answer. A Q&A pair is judged on its question and other phrasings (words
 //! found only in its answer count half); a passage on its title and text.
 //!
+//! # Lint
+//!
+//! [`lint`] checks a knowledge folder for near-duplicate and conflicting Q&A
+//! pairs, empty answers and sections over [`MAX_SECTION_CHARS`]: see [`LintReport`].
+//!
 //! # Artifacts
 //!
 //! [`KnowledgeBase::build_into`] writes the index, the vectors and a
@@ -134,6 +139,7 @@ mod error;
 mod html;
 mod index;
 mod knowledge;
+mod lint;
 mod markdown;
 mod pdf;
 mod qa;
@@ -148,6 +154,7 @@ pub use embed::{DEFAULT_MODEL, Embedder, MODEL_FILES, default_model_dir};
 pub use error::{Error, Result};
 pub use index::{DEFAULT_THRESHOLDS, KnowledgeBase};
 pub use knowledge::inventory;
+pub use lint::{CONFLICT_COSINE, DUPLICATE_COSINE, LintReport, LongSection, MAX_SECTION_CHARS, SimilarQas, lint};
 pub use report::{Changes, Inventory, LoadReport, SourceChanges, Warning};
 pub use settings::{
     AUTO_SEMANTIC_MAX_CHUNKS, BuildEvent, BuildOptions, Language, SearchSettings, SemanticMode, Thresholds,

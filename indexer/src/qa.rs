@@ -56,6 +56,13 @@ pub(crate) fn read(format: QaFormat, relpath: &str, text: &str, notes: &mut Note
     Ok(pairs)
 }
 
+/// Whether a load-report warning says an entry was left out for a missing or empty answer.
+pub(crate) fn lacks_answer(message: &str) -> bool {
+    message.contains(" left out: ")
+        && (message.ends_with(" `answer` is empty")
+            || message.ends_with(" `answer`") && message.contains(" left out: missing "))
+}
+
 /// A value and the line it is on.
 #[derive(Debug, Clone)]
 struct Located {

@@ -4,6 +4,7 @@
 //! deployed there, else its sources indexed in RAM.
 
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -46,11 +47,17 @@ pub(crate) struct AskArgs {
     env: Env,
 }
 
-/// The bot's config and index: the live generation if the data directory has one.
-fn load(env: &Env, bot: &str) -> anyhow::Result<(BotConfig, KnowledgeBase)> {
+/// The bot's folder in the bots folder, once its id is checked (the folder may not exist).
+pub(crate) fn bot_dir(env: &Env, bot: &str) -> anyhow::Result<PathBuf> {
     if !config::is_valid_bot_id(bot) {
         bail!("\"{bot}\" is not a bot id: ids are lowercase letters, digits and '-'");
     }
+    Ok(env.paths.bots.join(bot))
+}
+
+/// The bot's config and index: the live generation if the data directory has one.
+fn load(env: &Env, bot: &str) -> anyhow::Result<(BotConfig, KnowledgeBase)> {
+    let dir = bot_dir(env, bot)?;
     let options = env.options()?;
     if env.paths.data.join("docent.sqlite").is_file() {
         let lifecycle = Lifecycle::open(options.clone())?;
@@ -58,7 +65,6 @@ fn load(env: &Env, bot: &str) -> anyhow::Result<(BotConfig, KnowledgeBase)> {
             return Ok(live);
         }
     }
-    let dir = env.paths.bots.join(bot);
     if !dir.is_dir() {
         bail!(
             "no bot named \"{bot}\" in {} and none deployed in {}",

@@ -1,6 +1,7 @@
 //! The `docent` subcommands that manage bots: arguments shared by all of them, and opening the lifecycle.
 
 pub(crate) mod debug;
+pub(crate) mod kb;
 pub(crate) mod manage;
 pub(crate) mod settings;
 

@@ -245,3 +245,53 @@ fn typos_in_longer_words_are_corrected_with_semantic_search() {
     // The lexical-only mode keeps unknown words: they keep off-topic questions unanswered.
     assert_eq!(lexical.terms("How do I descael my kettle?", true), ["descael", "kettl"]);
 }
+
+/// With the model, paraphrased questions are near-duplicates even when their words
+/// differ; answers that say the same thing are duplicates, others conflicts.
+#[test]
+fn lint_compares_questions_and_answers_by_meaning() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let faq = r#"
+[[qa]]
+question = "How long does delivery take?"
+answer = "Delivery takes three business days."
+
+[[qa]]
+question = "How long will delivery take?"
+answer = "Delivery takes 3 business days."
+
+[[qa]]
+question = "Do you ship to Canada?"
+answer = "Yes, to every province, with duties prepaid."
+
+[[qa]]
+question = "Can you ship to Canada?"
+answer = "No: we only ship within the United States."
+
+[[qa]]
+question = "Where is your shop?"
+answer = "In Lyon."
+"#;
+    std::fs::write(dir.path().join("faq.toml"), faq).unwrap_or_else(|e| panic!("{e}"));
+    let report = crate::lint(dir.path(), Some(embedder())).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.model.as_deref(), Some(embedder().id()));
+    let found = |list: &[crate::SimilarQas]| -> Vec<String> {
+        list.iter()
+            .map(|qa| {
+                assert!(qa.similarity >= crate::DUPLICATE_COSINE, "{qa:?}");
+                format!("{} ~ {}", qa.first, qa.second)
+            })
+            .collect()
+    };
+    assert_eq!(
+        found(&report.duplicates),
+        ["faq.toml#how-long-does-delivery-take ~ faq.toml#how-long-will-delivery-take"],
+        "{report:#?}"
+    );
+    assert_eq!(
+        found(&report.conflicts),
+        ["faq.toml#do-you-ship-to-canada ~ faq.toml#can-you-ship-to-canada"],
+        "{report:#?}"
+    );
+    assert!(report.conflicts[0].answer_similarity.is_some_and(|s| s < crate::CONFLICT_COSINE), "{report:#?}");
+}
