@@ -5,9 +5,12 @@
 //! it builds the knowledge base lexical-only and hybrid, and prints top-1,
 //! MRR@10, nDCG@10, the reply split and the off-topic false-answer rate,
 //! with a reference BM25 (PyPI `bm25s` + `PyStemmer`, run by
-//! `demo/eval/bm25_reference.py`) beside each retrieval figure.
+//! `demo/eval/bm25_reference.py`) beside each retrieval figure. A set with
+//! `faq_answers = true` instead runs FAQ answer retrieval: the question
+//! headings of its knowledge's HTML against their sections' text, headings
+//! removed, written to a generated folder of plain-text files.
 //!
-//! `cargo run -p docent-indexer --example eval -- demo/eval/brightwater.toml demo/eval/debian-faq.toml`
+//! `cargo run -p docent-indexer --example eval -- demo/eval/brightwater.toml demo/eval/debian-faq.toml demo/eval/debian-faq-answers.toml`
 //! (`DOCENT_MODEL` names the model folder; `--dump` prints every case).
 
 use std::collections::BTreeMap;
@@ -24,6 +27,10 @@ use serde::Deserialize;
 struct EvalSet {
     /// Knowledge folder relative to the set's file.
     knowledge: Option<String>,
+    /// FAQ answer retrieval instead of cases (see [`evaluate_faq_answers`]).
+    #[serde(default)]
+    faq_answers: bool,
+    #[serde(default)]
     case: Vec<Case>,
 }
 
@@ -87,29 +94,15 @@ fn evaluate(path: &Path, embedder: &Arc<Embedder>, cache: &Path, dump: bool) -> 
         Some(dir) => base.join(dir),
         None => base.join("../bots/brightwater/knowledge"),
     };
-    let lexical_settings = SearchSettings { semantic: SemanticMode::Off, ..SearchSettings::default() };
-    let lexical = KnowledgeBase::build(
-        &knowledge,
-        &BuildOptions { settings: &lexical_settings, embedder: None, embedding_cache: None },
-    )?;
-    let settings = SearchSettings { semantic: SemanticMode::On, ..SearchSettings::default() };
-    let started = Instant::now();
-    let hybrid = KnowledgeBase::build(
-        &knowledge,
-        &BuildOptions { settings: &settings, embedder: Some(embedder), embedding_cache: Some(cache) },
-    )?;
-    let stats = hybrid.stats();
-    println!(
-        "\n== {} ({} cases; {} Q&A pairs, {} passages, {} vectors, {} embedded now, build {:.1} s)",
-        path.display(),
-        set.case.len(),
-        stats.qa_pairs,
-        stats.passages,
-        stats.embedded,
-        stats.newly_embedded,
-        started.elapsed().as_secs_f64()
-    );
-    let reference = bm25_reference(&hybrid, &set.case)?;
+    if set.faq_answers {
+        if !set.case.is_empty() {
+            bail!("a set with faq_answers = true has no cases");
+        }
+        return evaluate_faq_answers(path, &knowledge, embedder, cache);
+    }
+    let (lexical, hybrid) = build_both(path, &format!("{} cases", set.case.len()), &knowledge, embedder, cache)?;
+    let questions: Vec<&str> = set.case.iter().map(|c| c.question.as_str()).collect();
+    let reference = bm25_reference(&source_texts(&hybrid)?, &questions)?;
 
     let answerable: Vec<&Case> = set.case.iter().filter(|c| c.expect != "none").collect();
     // Replies first: each question is new to the query-embedding cache, as a visitor's would be.
@@ -161,14 +154,7 @@ fn evaluate(path: &Path, embedder: &Arc<Embedder>, cache: &Path, dump: bool) -> 
     for (name, kb) in [("docent lexical", &lexical), ("docent hybrid", &hybrid)] {
         let mut rankings = Vec::new();
         for case in &answerable {
-            let hits = kb.search(&case.question, 10)?;
-            let mut ranking: Vec<String> = Vec::new();
-            for hit in hits {
-                if !ranking.contains(&hit.source) {
-                    ranking.push(hit.source);
-                }
-            }
-            rankings.push((ranking, case.expect.as_str()));
+            rankings.push((ranking(kb, &case.question)?, case.expect.as_str()));
         }
         rows.push((name, Retrieval::of(&rankings)));
     }
@@ -183,15 +169,148 @@ fn evaluate(path: &Path, embedder: &Arc<Embedder>, cache: &Path, dump: bool) -> 
         rows.push(("reference BM25", Retrieval::of(&rankings)));
     }
     println!("retrieval over {} answerable questions:", answerable.len());
+    print_retrieval(&rows);
+    Ok(())
+}
+
+/// FAQ answer retrieval: every section of the FAQ pages in `knowledge` whose
+/// heading is a question gives a query (the heading) and a document (the
+/// section's text, heading removed). The documents are written as numbered
+/// plain-text files, so no heading text is anywhere in them, and ranked by
+/// Docent (lexical and hybrid, from that folder) and the reference BM25.
+fn evaluate_faq_answers(path: &Path, knowledge: &Path, embedder: &Arc<Embedder>, cache: &Path) -> anyhow::Result<()> {
+    let pairs = faq_pairs(knowledge)?;
+    let folder = tempfile::tempdir()?;
+    let mut corpus: BTreeMap<String, String> = BTreeMap::new();
+    let mut expected: Vec<(&str, String)> = Vec::new();
+    for (i, (question, answer)) in pairs.iter().enumerate() {
+        let file = format!("{:03}.txt", i + 1);
+        std::fs::write(folder.path().join(&file), answer)?;
+        corpus.insert(file.clone(), answer.clone());
+        expected.push((question.as_str(), file));
+    }
+    let what = format!("{} question headings against their answers", pairs.len());
+    let (lexical, hybrid) = build_both(path, &what, folder.path(), embedder, cache)?;
+    let mut rows: Vec<(&str, Retrieval)> = Vec::new();
+    for (name, kb) in [("docent lexical", &lexical), ("docent hybrid", &hybrid)] {
+        let mut rankings = Vec::new();
+        for (question, file) in &expected {
+            rankings.push((ranking(kb, question)?, file.as_str()));
+        }
+        rows.push((name, Retrieval::of(&rankings)));
+    }
+    let questions: Vec<&str> = expected.iter().map(|(question, _)| *question).collect();
+    if let Some(reference) = bm25_reference(&corpus, &questions)? {
+        let rankings: Vec<(Vec<String>, &str)> =
+            reference.into_iter().zip(&expected).map(|(ranking, (_, file))| (ranking, file.as_str())).collect();
+        rows.push(("reference BM25", Retrieval::of(&rankings)));
+    }
+    println!("FAQ answer retrieval over {} questions:", pairs.len());
+    print_retrieval(&rows);
+    Ok(())
+}
+
+/// The (question, answer) pairs of the FAQ pages in `dir`, read by Docent's
+/// HTML reader: each section whose heading, less its number (`1.7.`), ends
+/// with `?`, and the section's text. Sections without text are left out.
+/// Each page is cut at its DocBook navigation footer first, which would
+/// otherwise end a chapter's last answer with the next chapter's title.
+fn faq_pairs(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let pages = tempfile::tempdir()?;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "html")
+            && let Some(name) = path.file_name()
+        {
+            let html = std::fs::read_to_string(&path)?;
+            let page = html.split("<div class=\"navfooter\">").next().unwrap_or_default();
+            std::fs::write(pages.path().join(name), page)?;
+        }
+    }
+    let settings = SearchSettings { semantic: SemanticMode::Off, ..SearchSettings::default() };
+    let kb = KnowledgeBase::build(
+        pages.path(),
+        &BuildOptions { settings: &settings, embedder: None, embedding_cache: None },
+    )?;
+    // (source, question, answer), passages of one section being consecutive.
+    let mut sections: Vec<(String, String, String)> = Vec::new();
+    for item in kb.items()?.into_iter().filter(|item| item.kind == HitKind::Passage) {
+        match sections.last_mut() {
+            Some((source, _, answer)) if *source == item.source => {
+                answer.push_str("\n\n");
+                answer.push_str(&item.text);
+            }
+            _ => {
+                let heading = item.title.rsplit(" › ").next().unwrap_or_default();
+                sections.push((item.source, without_number(heading).to_owned(), item.text));
+            }
+        }
+    }
+    Ok(sections.into_iter().filter(|(_, question, _)| question.ends_with('?')).map(|(_, q, a)| (q, a)).collect())
+}
+
+/// `heading` less a leading section number such as `3.1.2.`.
+fn without_number(heading: &str) -> &str {
+    match heading.split_once(' ') {
+        Some((number, rest)) if number.ends_with('.') && number.chars().all(|c| c.is_ascii_digit() || c == '.') => {
+            rest.trim_start()
+        }
+        _ => heading,
+    }
+}
+
+/// Builds `knowledge` lexical-only and hybrid, and prints what the hybrid build holds.
+fn build_both(
+    path: &Path,
+    what: &str,
+    knowledge: &Path,
+    embedder: &Arc<Embedder>,
+    cache: &Path,
+) -> anyhow::Result<(KnowledgeBase, KnowledgeBase)> {
+    let lexical_settings = SearchSettings { semantic: SemanticMode::Off, ..SearchSettings::default() };
+    let lexical = KnowledgeBase::build(
+        knowledge,
+        &BuildOptions { settings: &lexical_settings, embedder: None, embedding_cache: None },
+    )?;
+    let settings = SearchSettings { semantic: SemanticMode::On, ..SearchSettings::default() };
+    let started = Instant::now();
+    let hybrid = KnowledgeBase::build(
+        knowledge,
+        &BuildOptions { settings: &settings, embedder: Some(embedder), embedding_cache: Some(cache) },
+    )?;
+    let stats = hybrid.stats();
+    println!(
+        "\n== {} ({what}; {} Q&A pairs, {} passages, {} vectors, {} embedded now, build {:.1} s)",
+        path.display(),
+        stats.qa_pairs,
+        stats.passages,
+        stats.embedded,
+        stats.newly_embedded,
+        started.elapsed().as_secs_f64()
+    );
+    Ok((lexical, hybrid))
+}
+
+/// The sources of the top ten hits for `question`, each once.
+fn ranking(kb: &KnowledgeBase, question: &str) -> anyhow::Result<Vec<String>> {
+    let mut ranking: Vec<String> = Vec::new();
+    for hit in kb.search(question, 10)? {
+        if !ranking.contains(&hit.source) {
+            ranking.push(hit.source);
+        }
+    }
+    Ok(ranking)
+}
+
+/// Prints the retrieval table: Docent lexical, Docent hybrid, then the reference BM25 when it ran.
+fn print_retrieval(rows: &[(&str, Retrieval)]) {
     println!("  {:<16} {:>6} {:>7} {:>8}", "", "top-1", "MRR@10", "nDCG@10");
-    for (name, r) in &rows {
+    for (name, r) in rows {
         println!("  {name:<16} {:>6.3} {:>7.3} {:>8.3}", r.top1, r.mrr, r.ndcg);
     }
     if let (Some((_, hybrid)), Some((_, bm25))) = (rows.get(1), rows.get(2)) {
         println!("  hybrid / BM25: nDCG@10 x{:.2}, top-1 x{:.2}", hybrid.ndcg / bm25.ndcg, hybrid.top1 / bm25.top1);
     }
-
-    Ok(())
 }
 
 fn label(case: &Case, outcome: &Outcome) -> &'static str {
@@ -220,10 +339,8 @@ fn label(case: &Case, outcome: &Outcome) -> &'static str {
     }
 }
 
-/// Rankings of a reference BM25 (bm25s, English stemmer and stop words) over
-/// the same sources, one text per source; `None` with a note when Python or
-/// its packages are missing.
-fn bm25_reference(kb: &KnowledgeBase, cases: &[Case]) -> anyhow::Result<Option<Vec<Vec<String>>>> {
+/// One text per source of `kb`: its title, other phrasings and every passage.
+fn source_texts(kb: &KnowledgeBase) -> anyhow::Result<BTreeMap<String, String>> {
     let mut corpus: BTreeMap<String, String> = BTreeMap::new();
     for item in kb.items()? {
         let text = corpus.entry(item.source).or_default();
@@ -237,9 +354,16 @@ fn bm25_reference(kb: &KnowledgeBase, cases: &[Case]) -> anyhow::Result<Option<V
         text.push_str(". ");
         text.push_str(&item.text);
     }
+    Ok(corpus)
+}
+
+/// Rankings of a reference BM25 (bm25s, English stemmer and stop words) of
+/// the `corpus` texts (by id) for each query; `None` with a note when Python
+/// or its packages are missing.
+fn bm25_reference(corpus: &BTreeMap<String, String>, queries: &[&str]) -> anyhow::Result<Option<Vec<Vec<String>>>> {
     let input = serde_json::json!({
         "corpus": corpus.iter().map(|(id, text)| serde_json::json!({"id": id, "text": text})).collect::<Vec<_>>(),
-        "queries": cases.iter().map(|c| c.question.as_str()).collect::<Vec<_>>(),
+        "queries": queries,
     });
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/eval/bm25_reference.py");
     let mut child = match std::process::Command::new("python3")

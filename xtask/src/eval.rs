@@ -7,7 +7,8 @@ use std::process::Command;
 use crate::{cargo, model, run};
 
 /// The dev sets, relative to the workspace root.
-const SETS: [&str; 2] = ["demo/eval/brightwater.toml", "demo/eval/debian-faq.toml"];
+const SETS: [&str; 3] =
+    ["demo/eval/brightwater.toml", "demo/eval/debian-faq.toml", "demo/eval/debian-faq-answers.toml"];
 
 pub(crate) fn run_eval(root: &Path) -> anyhow::Result<()> {
     let model = model::ensure_model()?;
