@@ -146,30 +146,16 @@ impl Lifecycle {
                 ScheduleAction::Deploy => self
                     .deploy(&schedule.bot, &actor, progress)
                     .map(|report| format!("generation {} live", report.generation)),
-                ScheduleAction::Activate => {
-                    let audit = AuditEntry::new(
-                        now,
-                        &actor,
-                        Some(&schedule.bot),
-                        "activate",
-                        format!("schedule #{}", schedule.id),
-                    );
+                ScheduleAction::Activate | ScheduleAction::Deactivate => {
+                    let (status, action, result) = match schedule.action {
+                        ScheduleAction::Activate => (BotStatus::Active, "activate", "active"),
+                        _ => (BotStatus::Inactive, "deactivate", "offline"),
+                    };
+                    let audit =
+                        AuditEntry::new(now, &actor, Some(&schedule.bot), action, format!("schedule #{}", schedule.id));
                     self.store
-                        .set_status(&schedule.bot, BotStatus::Active, None, &audit)
-                        .map(|()| "active".to_owned())
-                        .map_err(Error::from)
-                }
-                ScheduleAction::Deactivate => {
-                    let audit = AuditEntry::new(
-                        now,
-                        &actor,
-                        Some(&schedule.bot),
-                        "deactivate",
-                        format!("schedule #{}", schedule.id),
-                    );
-                    self.store
-                        .set_status(&schedule.bot, BotStatus::Inactive, None, &audit)
-                        .map(|()| "offline".to_owned())
+                        .set_status(&schedule.bot, status, None, &audit)
+                        .map(|()| result.to_owned())
                         .map_err(Error::from)
                 }
             };
