@@ -54,7 +54,8 @@ async fn respond(site: &Site, method: &Method, path: &str) -> Response<Full<Byte
     if method != Method::GET && method != Method::HEAD {
         return plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
     }
-    let Some(file) = resolve(&site.root, path) else {
+    let file = if path == AXE_CORE_URL { axe_core_file() } else { resolve(&site.root, path) };
+    let Some(file) = file else {
         return plain(StatusCode::NOT_FOUND, "not found");
     };
     let Ok(content) = tokio::fs::read(&file).await else {
@@ -71,6 +72,24 @@ async fn respond(site: &Site, method: &Method, path: &str) -> Response<Full<Byte
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
+}
+
+/// Where the site serves axe-core, so that accessibility checks load it from the page's own
+/// origin and a strict CSP stays in force.
+pub const AXE_CORE_URL: &str = "/vendor/axe.min.js";
+
+/// The npm package axe-core in Docent's cache (`$XDG_CACHE_HOME/docent/axe-core`, else under
+/// `~/.cache`), where the accessibility tests install it: `npm install axe-core --prefix DIR`.
+pub fn axe_core_dir() -> Option<PathBuf> {
+    let cache = match std::env::var_os("XDG_CACHE_HOME").filter(|dir| !dir.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
+    };
+    Some(cache.join("docent/axe-core"))
+}
+
+fn axe_core_file() -> Option<PathBuf> {
+    Some(axe_core_dir()?.join("node_modules/axe-core/axe.min.js"))
 }
 
 /// Maps a URL path to a file under `root`, refusing anything that could leave it.
@@ -93,6 +112,7 @@ fn content_type(file: &Path) -> &'static str {
     match file.extension().and_then(|ext| ext.to_str()) {
         Some("html") => "text/html; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
         Some("svg") => "image/svg+xml",
         Some("png") => "image/png",
         Some("ico") => "image/x-icon",

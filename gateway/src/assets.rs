@@ -3,16 +3,29 @@
 use std::path::Path;
 
 use bytes::Bytes;
+use sha2::{Digest, Sha256};
 
 /// The version in the snippet's URL; `latest` also serves this build.
 pub const WIDGET_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// One file of the widget build, plain and gzipped.
+/// One file of the widget build: plain, and precompressed by `cargo xtask dist`.
 #[derive(Clone)]
 pub struct Asset {
     pub content_type: &'static str,
     pub plain: Bytes,
     pub gzip: Bytes,
+    /// The brotli copy, when the build has one (`cargo xtask dist` writes it).
+    pub brotli: Option<Bytes>,
+    /// A strong validator of the plain bytes; each encoding's ETag adds its own suffix.
+    pub etag_base: String,
+}
+
+impl Asset {
+    fn new(content_type: &'static str, plain: Bytes, gzip: Bytes, brotli: Option<Bytes>) -> Asset {
+        let digest = Sha256::digest(&plain);
+        let etag_base = digest[..12].iter().map(|byte| format!("{byte:02x}")).collect();
+        Asset { content_type, plain, gzip, brotli, etag_base }
+    }
 }
 
 /// The widget's files, held in memory.
@@ -38,10 +51,11 @@ impl WidgetAssets {
                 )
             })
         };
-        Ok(WidgetAssets {
-            bundle_js: Asset { content_type: JS_TYPE, plain: read(BUNDLE)?, gzip: read(&format!("{BUNDLE}.gz"))? },
-            wasm: Asset { content_type: WASM_TYPE, plain: read(WASM)?, gzip: read(&format!("{WASM}.gz"))? },
-        })
+        let asset = |name: &str, content_type| -> Result<Asset, String> {
+            let brotli = std::fs::read(dir.join(format!("{name}.br"))).ok().map(Bytes::from);
+            Ok(Asset::new(content_type, read(name)?, read(&format!("{name}.gz"))?, brotli))
+        };
+        Ok(WidgetAssets { bundle_js: asset(BUNDLE, JS_TYPE)?, wasm: asset(WASM, WASM_TYPE)? })
     }
 
     /// The build compiled into this binary, if it was built with `embed-widget`.
@@ -54,16 +68,18 @@ impl WidgetAssets {
                 };
             }
             Some(WidgetAssets {
-                bundle_js: Asset {
-                    content_type: JS_TYPE,
-                    plain: dist_file!("bundle.js"),
-                    gzip: dist_file!("bundle.js.gz"),
-                },
-                wasm: Asset {
-                    content_type: WASM_TYPE,
-                    plain: dist_file!("docent_widget_bg.wasm"),
-                    gzip: dist_file!("docent_widget_bg.wasm.gz"),
-                },
+                bundle_js: Asset::new(
+                    JS_TYPE,
+                    dist_file!("bundle.js"),
+                    dist_file!("bundle.js.gz"),
+                    Some(dist_file!("bundle.js.br")),
+                ),
+                wasm: Asset::new(
+                    WASM_TYPE,
+                    dist_file!("docent_widget_bg.wasm"),
+                    dist_file!("docent_widget_bg.wasm.gz"),
+                    Some(dist_file!("docent_widget_bg.wasm.br")),
+                ),
             })
         }
         #[cfg(not(feature = "embed-widget"))]

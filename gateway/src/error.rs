@@ -1,18 +1,35 @@
 //! API errors and the one place where they become HTTP statuses and JSON bodies.
 
+use std::time::Duration;
+
 use docent_protocol::{ErrorBody, ErrorCode, ErrorDetail};
 use hyper::StatusCode;
+use hyper::header::HeaderValue;
 
 /// An error a client sees: a stable code and a message safe to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// For a 429: when the client may try again (sent as `Retry-After`).
+    pub retry_after: Option<Duration>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError { code, message: message.into() }
+        ApiError { code, message: message.into(), retry_after: None }
+    }
+
+    /// A refusal to do more now, with the wait until the client may try again.
+    pub fn too_many(code: ErrorCode, message: impl Into<String>, retry_after: Duration) -> ApiError {
+        ApiError { retry_after: Some(retry_after), ..ApiError::new(code, message) }
+    }
+
+    /// `Retry-After` in whole seconds, rounded up so a client that obeys it is let in.
+    pub fn retry_after_header(&self) -> Option<HeaderValue> {
+        let wait = self.retry_after?;
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Some(HeaderValue::from(seconds.max(1)))
     }
 
     pub fn invalid_request(message: impl Into<String>) -> ApiError {
@@ -46,7 +63,8 @@ impl ApiError {
             ErrorCode::TooManyAttempts | ErrorCode::MessageLimitReached => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::BotOffline | ErrorCode::PlanExpired => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-            ErrorCode::DeployInProgress | ErrorCode::CannotDeploy => StatusCode::CONFLICT,
+            ErrorCode::DeployInProgress | ErrorCode::CannotDeploy | ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -77,7 +95,25 @@ impl From<docent_lifecycle::Error> for ApiError {
             Error::Busy(_) => ApiError::new(ErrorCode::DeployInProgress, err.to_string()),
             Error::UnknownBot(_) => ApiError::new(ErrorCode::BotNotFound, err.to_string()),
             Error::Refused(_) => ApiError::invalid_request(err.to_string()),
+            Error::NotFound(_) => ApiError::new(ErrorCode::NotFound, err.to_string()),
+            Error::Conflict(_) => ApiError::new(ErrorCode::Conflict, err.to_string()),
+            Error::Store(docent_store::Error::Conflict(_)) => ApiError::new(ErrorCode::Conflict, err.to_string()),
             Error::Store(_) | Error::Io { .. } => ApiError::internal(&err),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        let header = |wait| ApiError::too_many(ErrorCode::TooManyAttempts, "wait", wait).retry_after_header();
+        assert_eq!(header(Duration::from_millis(1)), Some(HeaderValue::from(1)));
+        assert_eq!(header(Duration::from_millis(59_001)), Some(HeaderValue::from(60)));
+        assert_eq!(header(Duration::from_secs(60)), Some(HeaderValue::from(60)));
+        assert_eq!(header(Duration::ZERO), Some(HeaderValue::from(1)), "never 0, which means now");
+        assert_eq!(ApiError::invalid_request("x").retry_after_header(), None);
     }
 }

@@ -8,10 +8,15 @@
 pub mod assets;
 pub mod auth;
 pub mod demo_page;
+pub mod doctor;
 pub mod error;
+pub mod fetch;
 mod html;
 pub mod http;
+pub mod import;
 pub mod live;
 pub mod options;
+pub mod recorder;
 pub mod serve;
 pub mod server;
+pub mod tls;

@@ -4,7 +4,8 @@
 //! [`POLL_INTERVAL`]; when it moves, [`LiveBots::refresh`] reads every bot's row,
 //! opens the generations that changed (reusing the ones already open), and swaps the
 //! whole view in one step, so a request sees either the old or the new view, never a
-//! mix. A generation that cannot be opened leaves that bot on what it served before.
+//! mix. A generation that cannot be opened leaves that bot on what it served before; a bot
+//! that cannot be read at all is reported and left out, and the others serve.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -90,6 +91,10 @@ impl LiveBots {
         }
         let snapshot = lifecycle.snapshot()?;
         let mut next = View { revision: snapshot.revision, ..View::default() };
+        for (bot, problem) in snapshot.problems {
+            tracing::error!(%bot, %problem, "cannot read the live generation; the bot is not served");
+            next.problems.insert(bot, problem);
+        }
         for mut state in snapshot.bots {
             let Some(generation) = state.generation.take() else { continue };
             let old = current.bots.get(&state.id);

@@ -1,7 +1,7 @@
 //! The `docent` command: serve the bots, and check, train, deploy and manage them from the shell.
 //!
 //! Exit codes: 0 success (and `check`: ready to deploy), 1 error, 2 bad arguments,
-//! 10 `check`: needs update (outdated), 20 `check`: cannot deploy; 10 `kb lint`: findings.
+//! 10 `check`: needs update (outdated), 20 `check`: cannot deploy; 10 `kb lint` and `doctor`: findings.
 
 mod cli;
 
@@ -104,7 +104,7 @@ enum Command {
         #[command(flatten)]
         env: Env,
     },
-    /// Run-time access of a bot: visibility, password, access tokens.
+    /// Run-time access of a bot: visibility, password, access tokens, site secret.
     Access {
         bot: String,
         #[command(subcommand)]
@@ -154,11 +154,24 @@ enum Command {
     Search(cli::debug::SearchArgs),
     /// Print the reply the widget would receive for a question.
     Ask(cli::debug::AskArgs),
+    /// Check a customer's page: the snippet, the widget files, the bot, its origin and the CSP.
+    ///
+    /// Fetches the page as a browser would (redirects followed, TLS with the system's roots),
+    /// then prints each check as ✓ or ✗ with the exact fix. Next to the data directory it also
+    /// reads the bot's status, last deploy, plan and allowlist. Private and loopback addresses
+    /// are refused unless --allow-private. Exit codes: 0 every check passed, 10 a check failed,
+    /// 1 error.
+    Doctor(cli::doctor::DoctorArgs),
     /// Check a bot's knowledge: duplicate and conflicting Q&As, empty answers, long sections.
     Kb {
         #[command(subcommand)]
         command: cli::kb::KbCommand,
     },
+    /// Print a bot's operational records (deploys, errors, refusals) as CSV or JSON, newest first.
+    Logs(cli::logs::LogsArgs),
+    /// Seed a month of sample conversations for the console's analytics (used by `cargo xtask demo`).
+    #[command(hide = true)]
+    DemoData(cli::demo_data::DemoDataArgs),
     /// Read a password from standard input and print its argon2 hash for `bot.toml`.
     HashPassword,
 }
@@ -202,7 +215,10 @@ fn run(command: Command) -> anyhow::Result<u8> {
         Command::Restore { file, env } => cli::settings::restore(&env, &file).map(|()| 0),
         Command::Search(args) => cli::debug::search(args).map(|()| 0),
         Command::Ask(args) => cli::debug::ask(args).map(|()| 0),
+        Command::Doctor(args) => cli::doctor::run(args),
         Command::Kb { command } => cli::kb::run(command),
+        Command::Logs(args) => cli::logs::run(args).map(|()| 0),
+        Command::DemoData(args) => cli::demo_data::run(args).map(|()| 0),
         Command::HashPassword => {
             eprintln!("reading the password from standard input (one line)");
             let mut line = String::new();

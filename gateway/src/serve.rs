@@ -1,7 +1,9 @@
-//! `docent serve`: loads the bots, binds the listener, and runs the gateway until Ctrl-C or SIGTERM.
+//! `docent serve`: loads the bots, binds the listener (shared with a newer `docent serve` on the
+//! same address, for restarts without downtime), and runs the gateway until Ctrl-C or SIGTERM.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +17,8 @@ use crate::assets::WidgetAssets;
 use crate::http::AppState;
 use crate::live::LiveBots;
 use crate::options::{DataArgs, WidgetArgs};
+use crate::server::{ConnectionLimits, ServerOptions};
+use crate::tls::{ReloadingCert, TlsFiles};
 use crate::{demo_page, server};
 
 /// How often due schedules (deploys, activations) are looked for: they run within this time.
@@ -33,10 +37,32 @@ pub struct ServeArgs {
     /// address). Used in integration codes and console links; defaults to http://LISTEN.
     #[arg(long, env = "DOCENT_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Behind a CDN or proxy: the request header whose last address is the visitor's
-    /// (e.g. X-Forwarded-For). Without it, the socket's peer address is used.
-    #[arg(long, env = "DOCENT_CLIENT_IP_HEADER")]
-    pub client_ip_header: Option<hyper::header::HeaderName>,
+    /// Behind a CDN or proxy: which proxies are trusted, and the rate limits per client.
+    #[command(flatten)]
+    pub client: crate::http::client::ClientArgs,
+    /// Serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate chain; needs --tls-key. The
+    /// files are read again when they change and on SIGHUP. Without it, plain HTTP.
+    #[arg(long, env = "DOCENT_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "DOCENT_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Open connections at once; further ones are closed when accepted.
+    #[arg(long, env = "DOCENT_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections)]
+    pub max_connections: usize,
+    /// Open connections at once from one client address (IPv6: per /64); 0 turns this off.
+    /// Behind a CDN, every connection comes from the CDN: raise it or set 0.
+    #[arg(long, env = "DOCENT_MAX_CONNECTIONS_PER_CLIENT", default_value_t = ConnectionLimits::default().max_connections_per_client)]
+    pub max_connections_per_client: usize,
+    /// Days visitors' (redacted) questions are kept; older texts are forgotten, counts stay.
+    #[arg(long, env = "DOCENT_TEXT_RETENTION_DAYS", default_value_t = crate::recorder::DEFAULT_TEXT_RETENTION_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub text_retention_days: u32,
+    /// Let the console's "Check my site" and "Import from website" fetch loopback and private
+    /// addresses (a site on this machine or the office network). Off: a URL typed into the
+    /// console never reaches the gateway's own network.
+    #[arg(long, env = "DOCENT_FETCH_PRIVATE")]
+    pub fetch_private: bool,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -46,11 +72,28 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     options.widget_bundle = assets.get("bundle.js").map(|bundle| Arc::new(bundle.plain.to_vec()));
     let lifecycle = Arc::new(Lifecycle::open(options).context("cannot open the data directory")?);
     let mut state = app_state(lifecycle, assets)?;
-    state.client_ip_header = args.client_ip_header;
+    args.client.apply(&mut state)?;
+    state.recorder.set_text_retention_days(args.text_retention_days);
+    state.fetch_private = args.fetch_private;
+    if args.max_connections == 0 {
+        anyhow::bail!("--max-connections must be at least 1");
+    }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(ReloadingCert::load(TlsFiles { cert: cert.clone(), key: key.clone() })?),
+        _ => None,
+    };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let listener =
-            TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+        let listener = bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
+        let options = ServerOptions {
+            limits: ConnectionLimits {
+                max_connections: args.max_connections,
+                max_connections_per_client: args.max_connections_per_client,
+                ..ConnectionLimits::default()
+            },
+            tls: tls.as_ref().map(ReloadingCert::acceptor).transpose()?,
+        };
+        let _reloader = tls.map(|cert| AbortOnDrop(tokio::spawn(cert.watch())));
         let base = state.lifecycle.options().public_url.clone();
         for bot in state.live.all() {
             let stats = bot.knowledge.stats();
@@ -69,8 +112,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             println!("bot {bot:<12} NOT SERVED: {problem}");
         }
         println!("console: {base}/admin/ (sign in with a token from `docent admin token create`)");
-        println!("docent is listening on {} (Ctrl-C stops it)", listener.local_addr()?);
-        run_gateway(listener, Arc::new(state), shutdown_signal()).await;
+        let scheme = if options.tls.is_some() { "https" } else { "http" };
+        println!("docent is listening on {scheme}://{} (Ctrl-C stops it)", listener.local_addr()?);
+        run_gateway_with(listener, Arc::new(state), options, shutdown_signal()).await;
         anyhow::Ok(())
     })
 }
@@ -82,14 +126,44 @@ pub fn app_state(lifecycle: Arc<Lifecycle>, assets: WidgetAssets) -> anyhow::Res
     Ok(AppState::new(live, lifecycle, assets))
 }
 
+/// A listener on `address` that a newer `docent serve` may bind too (`SO_REUSEPORT`): the kernel
+/// spreads new connections over both until this one stops and drains.
+pub fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(address), socket2::Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    #[cfg(unix)]
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// Serves `state` on `listener` with the default [`ConnectionLimits`] and plain HTTP until `shutdown` resolves.
+pub async fn run_gateway(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()>) {
+    run_gateway_with(listener, state, ServerOptions::default(), shutdown).await;
+}
+
 /// Serves `state` on `listener` until `shutdown` resolves, while following the store (changes
 /// are live within a second) and running due schedules.
-pub async fn run_gateway(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()>) {
-    let follower = tokio::spawn(Arc::clone(&state.live).follow(Arc::clone(&state.lifecycle)));
-    let scheduler = tokio::spawn(run_schedules(Arc::clone(&state.lifecycle)));
-    server::serve(listener, state, shutdown).await;
-    follower.abort();
-    scheduler.abort();
+pub async fn run_gateway_with(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    options: ServerOptions,
+    shutdown: impl Future<Output = ()>,
+) {
+    let _follower = AbortOnDrop(tokio::spawn(Arc::clone(&state.live).follow(Arc::clone(&state.lifecycle))));
+    let _scheduler = AbortOnDrop(tokio::spawn(run_schedules(Arc::clone(&state.lifecycle))));
+    server::serve(listener, state, options, shutdown).await;
+}
+
+/// A background task that stops with its owner.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Runs every due schedule, once a [`SCHEDULE_INTERVAL`]. Several gateways may do this at

@@ -21,7 +21,7 @@ use crate::{BuildEvent, Error, Result};
 pub(crate) enum Role {
     /// A Q&A question or one of its other phrasings.
     Question,
-    /// A passage as "title. text".
+    /// A passage as "title. text", or a Q&A pair as "question. answer".
     Passage,
     /// A passage's title alone (`Document › Heading`).
     Heading,
@@ -43,8 +43,9 @@ pub(crate) struct Vectors {
     pub(crate) matrix: Vec<f32>,
 }
 
-/// Per-item dense score: Q&A pairs take their best phrasing; passages the
-/// average of "title. text" and the title alone.
+/// Per-item dense score: Q&A pairs take the best of their phrasings and of
+/// "question. answer" (a visitor may ask about what the answer says);
+/// passages the average of "title. text" and the title alone.
 pub(crate) fn item_scores(vectors: &Vectors, query: &[f32]) -> HashMap<u32, f32> {
     let mut parts: HashMap<u32, (f32, f32, f32)> = HashMap::new(); // (question max, passage, heading)
     for (row, vector) in vectors.rows.iter().zip(vectors.matrix.chunks_exact(vectors.dimensions)) {
@@ -60,7 +61,7 @@ pub(crate) fn item_scores(vectors: &Vectors, query: &[f32]) -> HashMap<u32, f32>
         .into_iter()
         .map(|(item, (question, passage, heading))| {
             let score = if question > f32::MIN {
-                question
+                question.max(passage)
             } else if heading > f32::MIN {
                 (passage + heading) / 2.0
             } else {
@@ -81,11 +82,16 @@ pub(crate) fn texts(knowledge: &Knowledge) -> Vec<(Row, String)> {
         for phrasing in &pair.also {
             out.push((Row { item, role: Role::Question }, phrasing.clone()));
         }
+        out.push((Row { item, role: Role::Passage }, format!("{}. {}", pair.question, pair.answer)));
         item += 1;
     }
     for passage in &knowledge.passages {
         out.push((Row { item, role: Role::Passage }, format!("{}. {}", passage.title, passage.text)));
-        out.push((Row { item, role: Role::Heading }, passage.title.clone()));
+        // A title without a letter (a file named `001.txt`) means nothing to the model: its
+        // vector would only pull the passage's score towards noise.
+        if passage.title.chars().any(char::is_alphabetic) {
+            out.push((Row { item, role: Role::Heading }, passage.title.clone()));
+        }
         item += 1;
     }
     out
@@ -181,4 +187,42 @@ pub(crate) fn bytes(values: &[f32]) -> Vec<u8> {
 /// Floats from little-endian bytes (a trailing partial float is ignored).
 pub(crate) fn floats(bytes: &[u8]) -> Vec<f32> {
     bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::Passage;
+    use crate::qa::QaPair;
+
+    #[test]
+    fn qa_phrasings_with_their_answer_and_passages_with_worded_titles_are_embedded() {
+        let passage = |title: &str| Passage {
+            source: format!("{title}.txt"),
+            title: title.to_owned(),
+            url: None,
+            text: "Packages are upgraded with apt.".to_owned(),
+        };
+        let pair = QaPair {
+            source: "faq.toml#park".into(),
+            question: "Is there parking?".into(),
+            also: vec!["Where do I park?".into()],
+            answer: "Behind the building.".into(),
+            url: None,
+        };
+        let knowledge =
+            Knowledge { qa: vec![pair], passages: vec![passage("Upgrading"), passage("001")], ..Knowledge::default() };
+        let rows: Vec<(u32, Role, String)> =
+            texts(&knowledge).into_iter().map(|(row, text)| (row.item, row.role, text)).collect();
+        let expected = [
+            (0, Role::Question, "Is there parking?"),
+            (0, Role::Question, "Where do I park?"),
+            (0, Role::Passage, "Is there parking?. Behind the building."),
+            (1, Role::Passage, "Upgrading. Packages are upgraded with apt."),
+            (1, Role::Heading, "Upgrading"),
+            // A title without a letter (`001.txt`) means nothing alone.
+            (2, Role::Passage, "001. Packages are upgraded with apt."),
+        ];
+        assert_eq!(rows, expected.map(|(item, role, text)| (item, role, text.to_owned())));
+    }
 }

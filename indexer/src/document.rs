@@ -12,6 +12,20 @@ pub(crate) struct Document {
     /// Checked absolute `http(s)` address of the whole document.
     pub(crate) url: Option<String>,
     pub(crate) sections: Vec<Section>,
+    /// Questions and answers that the page's FAQ markup gave (HTML only); their text is not
+    /// in `sections`.
+    pub(crate) faq: Vec<FaqItem>,
+}
+
+/// A question and its answer, found in a page's structure.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FaqItem {
+    pub(crate) question: String,
+    pub(crate) answer: String,
+    /// The item's `id` or `<a name>`, when the page gives one.
+    pub(crate) anchor: Option<String>,
+    /// 1-based line of the question, when known.
+    pub(crate) line: Option<usize>,
 }
 
 /// The text under one heading (or before the first one).
@@ -294,6 +308,7 @@ mod tests {
 
     fn shipping() -> Document {
         Document {
+            faq: Vec::new(),
             title: "Shipping".into(),
             url: Some("http://localhost:8081/support.html#old".into()),
             sections: vec![

@@ -17,6 +17,7 @@ use html5ever::tokenizer::states::RawKind;
 use html5ever::tokenizer::{BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts};
 
 use crate::document::{Document, SectionBuilder};
+use crate::faq;
 use crate::report::Notes;
 use crate::util::{check_url, collapse_whitespace};
 
@@ -42,6 +43,10 @@ const VOID: &[&str] = &[
 
 /// Link texts that only mark a heading's permalink (`<a href="#x">¶</a>`).
 const PERMALINK_MARKS: &[&str] = &["", "¶", "#", "🔗", "§", "∞", "⚓", "⚓\u{fe0f}", "🔗\u{fe0f}"];
+
+/// Consecutive paragraphs that are each one link, from this many on, are a link list (a table
+/// of contents, "related pages"): navigation, not an answer, so they are left out.
+const LINK_LIST_MIN_ENTRIES: usize = 3;
 
 /// Deepest element nesting tracked; deeper elements are read as their parent.
 const MAX_OPEN_ELEMENTS: usize = 512;
@@ -101,38 +106,68 @@ pub(crate) fn read(stem: &str, text: &str, notes: &mut Notes<'_>) -> Document {
         }
     });
     let items = content(state.items);
+    let (items, faq) = faq::extract(items, &state.json_ld);
     let mut builder = SectionBuilder::new();
     let mut first_h1 = None;
     for item in items {
         match item {
-            Item::Heading { level, id, text, line } => {
+            Item::Heading { level, id, text, line, .. } => {
                 if level == 1 && first_h1.is_none() {
                     first_h1 = Some(text.clone());
                 }
                 builder.heading(text, id, level, Some(line));
             }
-            Item::Block { text, list_item } => builder.block(text, list_item),
+            Item::Block { text, list_item, .. } => builder.block(text, list_item),
         }
     }
     let title = collapse_whitespace(&state.title);
     let title = if title.is_empty() { first_h1.unwrap_or_else(|| stem.to_owned()) } else { title };
-    Document { title, url, sections: builder.finish() }
+    Document { title, url, sections: builder.finish(), faq }
 }
 
 /// One piece of a page's content, in document order.
 #[derive(Debug, Clone, PartialEq)]
-enum Item {
+pub(crate) enum Item {
     Heading {
         level: u8,
         id: Option<String>,
         text: String,
         line: usize,
+        faq: FaqContext,
     },
     /// A paragraph-like run of text, whitespace collapsed, never empty.
     Block {
         text: String,
         list_item: bool,
+        /// Its text is all link text.
+        link_only: bool,
+        /// Its text is all bold (`<strong>`, `<b>`).
+        bold_only: bool,
+        /// The FAQ structures the block is inside.
+        faq: FaqContext,
+        /// An `id` or `<a name>` just before or on the block.
+        anchor: Option<String>,
+        line: usize,
     },
+}
+
+/// Where a piece of text sits in the FAQ structures a page may use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct FaqContext {
+    /// The `<details>` around it (numbered in the page).
+    pub(crate) details: Option<u32>,
+    pub(crate) summary: bool,
+    /// The `<dl>` around it.
+    pub(crate) dl: Option<u32>,
+    pub(crate) dt: bool,
+    pub(crate) dd: bool,
+    /// The schema.org `Question` (microdata) around it.
+    pub(crate) question: Option<u32>,
+    /// Inside its `itemprop="name"`.
+    pub(crate) question_name: bool,
+    /// Inside its answer's `itemprop="text"`.
+    pub(crate) answer_text: bool,
+    pub(crate) bold: bool,
 }
 
 /// An [`Item`] and where it was.
@@ -150,7 +185,31 @@ fn content(items: Vec<Placed>) -> Vec<Item> {
     let has_main = items.iter().any(|placed| placed.in_main);
     let chosen: Vec<Placed> = items.into_iter().filter(|placed| placed.in_main || !has_main).collect();
     let outside_forms = chosen.iter().any(|placed| !placed.in_form);
-    chosen.into_iter().filter(|placed| !placed.in_form || !outside_forms).map(|placed| placed.item).collect()
+    let chosen: Vec<Item> =
+        chosen.into_iter().filter(|placed| !placed.in_form || !outside_forms).map(|placed| placed.item).collect();
+    without_link_lists(chosen)
+}
+
+/// `items` less every run of at least [`LINK_LIST_MIN_ENTRIES`] link-only paragraphs.
+fn without_link_lists(items: Vec<Item>) -> Vec<Item> {
+    let is_link = |item: &Item| matches!(item, Item::Block { link_only: true, .. });
+    let mut kept = Vec::with_capacity(items.len());
+    let mut run = Vec::new();
+    for item in items {
+        if is_link(&item) {
+            run.push(item);
+            continue;
+        }
+        if run.len() < LINK_LIST_MIN_ENTRIES {
+            kept.append(&mut run);
+        }
+        run.clear();
+        kept.push(item);
+    }
+    if run.len() < LINK_LIST_MIN_ENTRIES {
+        kept.append(&mut run);
+    }
+    kept
 }
 
 /// The token sink: html5ever hands tokens over through `&self`.
@@ -173,6 +232,7 @@ struct Context {
     in_main: bool,
     in_form: bool,
     in_sectioning: bool,
+    faq: FaqContext,
 }
 
 /// The heading being read.
@@ -182,6 +242,7 @@ struct Heading {
     id: Option<String>,
     text: String,
     line: usize,
+    faq: FaqContext,
 }
 
 /// A link being read: where its text starts in the buffer it goes to, and
@@ -210,6 +271,22 @@ struct State {
     canonical: Option<(String, usize)>,
     /// Text of the paragraph being read.
     current: String,
+    /// Characters other than whitespace inside links in [`State::current`].
+    current_link_chars: usize,
+    /// Characters other than whitespace in bold in [`State::current`].
+    current_bold_chars: usize,
+    /// Where the first text of [`State::current`] was, and its line.
+    current_start: Option<(FaqContext, usize)>,
+    current_anchor: Option<String>,
+    /// The last `id` or `<a name>` of an FAQ-shaped element not yet given to a block.
+    pending_anchor: Option<String>,
+    /// Numbers the page's `<details>`, `<dl>` and microdata questions.
+    groups: u32,
+    /// The text of the `<script type="application/ld+json">` being read.
+    json_ld_open: Option<String>,
+    /// Every JSON-LD script of the page.
+    json_ld: Vec<String>,
+    line: usize,
     in_item: bool,
 }
 
@@ -218,10 +295,12 @@ impl TokenSink for Extractor {
 
     fn process_token(&self, token: Token, line_number: u64) -> TokenSinkResult<()> {
         let mut state = self.state.borrow_mut();
+        state.line = usize::try_from(line_number).unwrap_or(usize::MAX);
         match token {
             Token::TagToken(tag) => {
                 let raw = raw_kind(&tag);
-                state.tag(&tag, usize::try_from(line_number).unwrap_or(usize::MAX));
+                let line = state.line;
+                state.tag(&tag, line);
                 if let Some(kind) = raw {
                     return TokenSinkResult::RawData(kind);
                 }
@@ -303,11 +382,13 @@ impl State {
             || DROPPED_ROLES.contains(&role.as_str())
             || hidden
             || site_header;
+        let faq = self.faq_context(parent.faq, tag);
         let context = Context {
             dropped,
             in_main: parent.in_main || name == "main" || role == "main",
             in_form: parent.in_form || name == "form",
             in_sectioning: parent.in_sectioning || SECTIONING.contains(&name) || role == "main",
+            faq,
         };
         self.open.push(Open { name: name.to_owned(), context });
     }
@@ -318,6 +399,14 @@ impl State {
         // `<title>` and `<link>` live in `<head>`, outside any content.
         match name {
             "title" => self.in_title = start && self.heading.is_none(),
+            "script" if start => {
+                let is_json_ld =
+                    attribute(tag, "type").is_some_and(|kind| kind.trim().eq_ignore_ascii_case("application/ld+json"));
+                if is_json_ld {
+                    self.json_ld_open = Some(String::new());
+                }
+            }
+            "script" => self.json_ld.extend(self.json_ld_open.take()),
             "link" if start => {
                 let canonical = attribute(tag, "rel")
                     .is_some_and(|rel| rel.split_ascii_whitespace().any(|word| word.eq_ignore_ascii_case("canonical")));
@@ -366,12 +455,14 @@ impl State {
             if start && self.heading.is_none() {
                 self.flush();
                 let id = nonempty_attribute(tag, "id");
-                self.heading = Some(Heading { level, id, text: String::new(), line });
+                let faq = self.context().faq;
+                self.heading = Some(Heading { level, id, text: String::new(), line, faq });
             } else if !start && let Some(heading) = self.heading.take() {
                 self.link = None;
                 let text = strip_marks(&collapse_whitespace(&heading.text));
                 if !text.is_empty() {
-                    self.place(Item::Heading { level: heading.level, id: heading.id, text, line: heading.line });
+                    let Heading { level, id, line, faq, .. } = heading;
+                    self.place(Item::Heading { level, id, text, line, faq });
                 }
             }
             return;
@@ -416,6 +507,8 @@ impl State {
         let is_mark = link.local && PERMALINK_MARKS.contains(&buffer[start..].trim());
         if is_mark {
             buffer.truncate(start);
+        } else if self.heading.is_none() {
+            self.current_link_chars += visible_chars(&self.current[start..]);
         }
         if let Some(heading) = &mut self.heading
             && heading.id.is_none()
@@ -425,6 +518,10 @@ impl State {
     }
 
     fn text(&mut self, text: &str) {
+        if let Some(json) = &mut self.json_ld_open {
+            json.push_str(text);
+            return;
+        }
         if self.dropped() {
             return;
         }
@@ -433,8 +530,73 @@ impl State {
         } else if self.in_title {
             self.title.push_str(text);
         } else {
+            let context = self.context();
+            if self.current_start.is_none() && !text.trim().is_empty() {
+                self.current_start = Some((context.faq, self.line));
+                self.current_anchor = self.pending_anchor.take();
+            }
+            if context.faq.bold {
+                self.current_bold_chars += visible_chars(text);
+            }
             self.current.push_str(text);
         }
+    }
+
+    /// The FAQ context inside `tag`, whose parent's is `parent`; notes the anchor it carries.
+    fn faq_context(&mut self, parent: FaqContext, tag: &Tag) -> FaqContext {
+        let name: &str = &tag.name;
+        let mut faq = parent;
+        let mut anchored = false;
+        match name {
+            "details" => {
+                faq.details = Some(self.next_group());
+                faq.summary = false;
+                anchored = true;
+            }
+            "summary" if faq.details.is_some() => {
+                faq.summary = true;
+                anchored = true;
+            }
+            "dl" => {
+                faq.dl = Some(self.next_group());
+                (faq.dt, faq.dd) = (false, false);
+            }
+            "dt" => {
+                (faq.dt, faq.dd) = (true, false);
+                anchored = true;
+            }
+            "dd" => (faq.dt, faq.dd) = (false, true),
+            "strong" | "b" => faq.bold = true,
+            "p" | "a" => anchored = true,
+            _ => {}
+        }
+        if attribute(tag, "itemtype")
+            .is_some_and(|kind| kind.trim().trim_end_matches('/').ends_with("schema.org/Question"))
+        {
+            faq.question = Some(self.next_group());
+            (faq.question_name, faq.answer_text) = (false, false);
+            anchored = true;
+        }
+        if faq.question.is_some() {
+            match attribute(tag, "itemprop").map(str::trim) {
+                Some("name") if !faq.answer_text => faq.question_name = true,
+                Some("text") => faq.answer_text = true,
+                _ => {}
+            }
+        }
+        if anchored {
+            let anchor = nonempty_attribute(tag, "id")
+                .or_else(|| (name == "a").then(|| nonempty_attribute(tag, "name")).flatten());
+            if anchor.is_some() {
+                self.pending_anchor = anchor;
+            }
+        }
+        faq
+    }
+
+    fn next_group(&mut self) -> u32 {
+        self.groups += 1;
+        self.groups
     }
 
     /// Records `item` with where it is.
@@ -446,12 +608,25 @@ impl State {
     /// Ends the paragraph being read.
     fn flush(&mut self) {
         self.link = None;
+        let link_chars = std::mem::take(&mut self.current_link_chars);
+        let bold_chars = std::mem::take(&mut self.current_bold_chars);
+        let start = self.current_start.take();
+        let anchor = self.current_anchor.take();
         let text = collapse_whitespace(&std::mem::take(&mut self.current));
         if !text.is_empty() {
             let list_item = self.in_item;
-            self.place(Item::Block { text, list_item });
+            let visible = visible_chars(&text);
+            let (faq, line) = start.unwrap_or((FaqContext::default(), self.line));
+            let link_only = link_chars >= visible;
+            let bold_only = bold_chars >= visible;
+            self.place(Item::Block { text, list_item, link_only, bold_only, faq, anchor, line });
         }
     }
+}
+
+/// How many characters of `text` are not whitespace.
+fn visible_chars(text: &str) -> usize {
+    text.chars().filter(|c| !c.is_whitespace()).count()
 }
 
 /// `text` without permalink marks standing as words at either end
@@ -505,6 +680,20 @@ mod tests {
                     &["Crashes & abuse.", "Part | Years", "Motor | 2"],
                 ),
             ],
+            &[],
+        );
+    }
+
+    #[test]
+    fn link_lists_are_left_out_but_links_in_text_stay() {
+        let toc = "<dl><dt><a href=\"#a\">1. Install</a></dt><dt><a href=\"#b\">2. Upgrade</a></dt>\
+                   <dt><a href=\"#c\">3. Remove</a></dt></dl>";
+        let two = "<ul><li><a href=\"/x\">Shipping</a></li><li><a href=\"/y\">Returns</a></li></ul>";
+        check(
+            &format!("<title>T</title>{toc}<p>See <a href=\"/z\">the guide</a> first.</p>{two}"),
+            "T",
+            None,
+            &[(None, None, &["See the guide first.", "Shipping", "Returns"])],
             &[],
         );
     }

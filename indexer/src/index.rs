@@ -95,11 +95,20 @@ const SNIPPET_CHARS: usize = 200;
 /// Memory the index writer may use while building.
 const WRITER_MEMORY_BYTES: usize = 32_000_000;
 
-/// Words that shape a question but say nothing about its topic. They count
-/// neither for nor against an answer ("how do I" alone is not a question the
-/// knowledge base can answer). Stop words proper are removed by the analyzer.
+/// Words that shape a question but say nothing about its topic, per language. They count
+/// neither for nor against an answer ("how do I" alone is not a question the knowledge base
+/// can answer). Stop words proper are removed by the analyzer.
+fn filler_words(language: Language) -> &'static [&'static str] {
+    match language {
+        Language::En => ENGLISH_FILLERS,
+        Language::Fr => FRENCH_FILLERS,
+        Language::De => GERMAN_FILLERS,
+        Language::Es => SPANISH_FILLERS,
+    }
+}
+
 #[rustfmt::skip]
-const FILLER_WORDS: &[&str] = &[
+const ENGLISH_FILLERS: &[&str] = &[
     "what", "whats", "which", "who", "whom", "whose", "when", "where", "why", "how", "do", "does",
     "did", "doing", "done", "can", "could", "would", "should", "shall", "may", "might", "must", "i",
     "im", "ive", "me", "my", "mine", "we", "us", "our", "ours", "you", "your", "yours", "he", "she",
@@ -110,6 +119,33 @@ const FILLER_WORDS: &[&str] = &[
     "myself", "yourself", "ourselves", "someone", "something", "anyone", "anything", "everyone",
     "everything", "happen", "today", "now", "hi", "hello", "hey", "thanks", "thank", "ll", "re",
     "ve", "don", "doesn", "didn", "isn", "aren", "won",
+];
+
+#[rustfmt::skip]
+const FRENCH_FILLERS: &[&str] = &[
+    "comment", "pourquoi", "quand", "où", "quel", "quelle", "quels", "quelles", "combien", "qui",
+    "quoi", "lequel", "laquelle", "puis", "peux", "peut", "pouvez", "pouvons", "peuvent", "pourrais",
+    "pourriez", "dois", "doit", "devez", "devons", "faut", "faire", "fais", "besoin", "voudrais",
+    "veux", "voulez", "savoir", "sais", "connaître", "dire", "merci", "bonjour", "salut", "svp",
+    "plaît", "quelqu", "quelque", "chose", "aujourd", "hui", "maintenant", "est-ce", "ya", "avoir",
+];
+
+#[rustfmt::skip]
+const GERMAN_FILLERS: &[&str] = &[
+    "wie", "was", "warum", "wieso", "weshalb", "wann", "wo", "woher", "wohin", "welche", "welcher",
+    "welches", "welchen", "wer", "wen", "wem", "kann", "kannst", "können", "könnte", "könnten", "muss",
+    "musst", "müssen", "soll", "sollte", "sollten", "darf", "dürfen", "möchte", "möchten", "will",
+    "wollen", "bitte", "danke", "hallo", "gibt", "geht", "machen", "mache", "brauche", "brauchen",
+    "wissen", "weiß", "sagen", "etwas", "jemand", "heute", "jetzt", "gerne", "mal",
+];
+
+#[rustfmt::skip]
+const SPANISH_FILLERS: &[&str] = &[
+    "cómo", "como", "qué", "que", "por", "porqué", "cuándo", "cuando", "dónde", "donde", "cuál",
+    "cuáles", "quién", "quiénes", "cuánto", "cuánta", "cuántos", "cuántas", "puedo", "puede",
+    "podemos", "pueden", "podría", "debo", "debe", "tengo", "tiene", "hay", "hacer", "hago",
+    "necesito", "quiero", "quisiera", "saber", "sé", "decir", "gracias", "hola", "favor", "algo",
+    "alguien", "hoy", "ahora",
 ];
 
 /// The schema's fields.
@@ -137,7 +173,7 @@ pub struct KnowledgeBase {
     reader: IndexReader,
     fields: Fields,
     analyzer: TextAnalyzer,
-    /// Analyzed forms of [`FILLER_WORDS`].
+    /// Analyzed forms of the language's [`filler_words`].
     fillers: HashSet<String>,
     /// Analyzed word -> the other words of its synonym groups.
     synonyms: Synonyms,
@@ -270,7 +306,8 @@ impl KnowledgeBase {
             ordinal: field("ordinal")?,
         };
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let fillers = FILLER_WORDS.iter().flat_map(|word| analyze(&analyzer, word)).collect();
+        let fillers =
+            filler_words(manifest.settings.language).iter().flat_map(|word| analyze(&analyzer, word)).collect();
         let synonyms = synonyms(&analyzer, &manifest.settings.synonyms)?;
         let dense = match vectors {
             Some(vectors) => Some(Dense { addresses: addresses(&reader.searcher())?, vectors }),

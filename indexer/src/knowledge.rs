@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::document::{Document, Passage, SectionBuilder};
 use crate::qa::{self, QaFormat, QaPair};
 use crate::report::{Inventory, LoadReport, Notes, Warning, hex, qa_digest, sha256_hex};
-use crate::util::collapse_whitespace;
+use crate::util::{Anchors, Repeat, collapse_whitespace, with_fragment};
 use crate::{Error, Result, html, markdown, pdf};
 
 /// Largest knowledge file the indexer reads: 10 MiB.
@@ -119,7 +119,11 @@ fn read(dir: &Path, cut_passages: bool) -> Result<Knowledge> {
         let read = bytes.and_then(|bytes| read_file(&relpath, &path, format, bytes, &mut notes));
         match read {
             Ok(Loaded::Qa(pairs)) => knowledge.qa.extend(pairs),
-            Ok(Loaded::Document(document)) => {
+            Ok(Loaded::Document(mut document)) => {
+                if format == Format::Html {
+                    knowledge.report.faq_items.insert(relpath.clone(), document.faq.len());
+                }
+                knowledge.qa.extend(faq_pairs(&relpath, &mut document));
                 let is_pdf = format == Format::Pdf;
                 if !is_pdf {
                     for section in document.empty_sections() {
@@ -144,6 +148,34 @@ fn read(dir: &Path, cut_passages: bool) -> Result<Knowledge> {
     knowledge.report.skipped = knowledge.skipped.clone();
     knowledge.passages = cut(pending);
     Ok(knowledge)
+}
+
+/// The Q&A pairs of a page's FAQ markup, sourced `relpath#anchor` (the page's own anchor when
+/// it has one, else the question's slug) and linked to the page's URL at that anchor.
+fn faq_pairs(relpath: &str, document: &mut Document) -> Vec<QaPair> {
+    let mut anchors = Anchors::new(Repeat::FromTwo);
+    std::mem::take(&mut document.faq)
+        .into_iter()
+        .map(|item| {
+            let own = item.anchor.clone();
+            let anchor = match &own {
+                Some(anchor) => anchors.unique(anchor.clone()),
+                None => anchors.unique_slug(&item.question),
+            };
+            let url = match (&document.url, &own) {
+                (Some(url), Some(_)) => Some(with_fragment(url, &anchor)),
+                (url, None) => url.clone(),
+                (None, Some(_)) => None,
+            };
+            QaPair {
+                source: format!("{relpath}#{anchor}"),
+                question: item.question,
+                also: Vec::new(),
+                answer: item.answer,
+                url,
+            }
+        })
+        .collect()
 }
 
 /// What one file gave.
@@ -301,7 +333,7 @@ fn read_plain(stem: &str, text: &str) -> Document {
         }
     }
     builder.block(collapse_whitespace(&paragraph), false);
-    Document { title: stem.to_owned(), url: None, sections: builder.finish() }
+    Document { title: stem.to_owned(), url: None, sections: builder.finish(), faq: Vec::new() }
 }
 
 #[cfg(test)]

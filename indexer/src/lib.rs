@@ -136,6 +136,7 @@ mod dense;
 mod document;
 mod embed;
 mod error;
+mod faq;
 mod html;
 mod index;
 mod knowledge;

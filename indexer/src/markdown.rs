@@ -86,7 +86,7 @@ pub(crate) fn read(stem: &str, text: &str, notes: &mut Notes<'_>) -> Document {
     builder.block(collapse_whitespace(&current), item_depth > 0);
 
     let title = front.title.or(first_h1).unwrap_or_else(|| stem.to_owned());
-    Document { title, url: front.url, sections: builder.finish() }
+    Document { title, url: front.url, sections: builder.finish(), faq: Vec::new() }
 }
 
 /// Reads a leading `---` ... `---` block; returns it and where the Markdown

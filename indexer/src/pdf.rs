@@ -38,7 +38,7 @@ pub(crate) fn read(relpath: &str, stem: &str, bytes: &[u8], notes: &mut Notes<'_
     if !any_text {
         notes.warn(None, "no text found in this PDF (scanned pages need OCR first)");
     }
-    Ok(Document { title: stem.to_owned(), url: None, sections: builder.finish() })
+    Ok(Document { title: stem.to_owned(), url: None, sections: builder.finish(), faq: Vec::new() })
 }
 
 #[cfg(test)]

@@ -50,6 +50,9 @@ pub struct LoadReport {
     pub failed: Vec<Warning>,
     /// Files ignored for their extension.
     pub skipped: Vec<String>,
+    /// HTML page → how many Q&A items its FAQ markup gave (0 when none was recognised).
+    #[serde(default)]
+    pub faq_items: BTreeMap<String, usize>,
 }
 
 impl LoadReport {
@@ -239,6 +242,7 @@ mod tests {
                 warnings: vec![Warning::new("a.md", Some(2), "w")],
                 failed: vec![Warning::new("b.toml", None, "f")],
                 skipped: strings(&["logo.png"]),
+                faq_items: BTreeMap::from([("help.html".to_owned(), 3)]),
             },
         };
         let json = serde_json::to_string(&inventory).unwrap_or_else(|e| panic!("{e}"));

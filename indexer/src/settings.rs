@@ -25,7 +25,8 @@ pub struct SearchSettings {
 }
 
 /// Language of a bot's knowledge. The dense leg's model is English-only;
-/// for other languages the lexical leg stems and drops stop words correctly.
+/// for other languages the lexical leg stems, drops stop words and knows the
+/// question words ("comment", "wie", "cómo") correctly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {

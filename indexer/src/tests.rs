@@ -310,6 +310,46 @@ fn the_language_sets_stop_words_and_stemming() {
 }
 
 #[test]
+fn question_words_of_each_language_count_neither_for_nor_against_an_answer() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let pages = [
+        (
+            "fr",
+            crate::Language::Fr,
+            "# Livraison\n\nLes colis sont expédiés sous trois jours.\n",
+            "Comment puis-je savoir quand mon colis est expédié ?",
+        ),
+        (
+            "de",
+            crate::Language::De,
+            "# Versand\n\nPakete werden innerhalb von drei Tagen versandt.\n",
+            "Wie kann ich wissen, wann mein Paket versandt wird?",
+        ),
+        (
+            "es",
+            crate::Language::Es,
+            "# Envío\n\nLos paquetes se envían en tres días.\n",
+            "¿Cómo puedo saber cuándo se envían los paquetes?",
+        ),
+        (
+            "en",
+            crate::Language::En,
+            "# Shipping\n\nParcels are shipped within three days.\n",
+            "How can I know when my parcels are shipped?",
+        ),
+    ];
+    for (name, language, page, question) in pages {
+        let folder = dir.path().join(name);
+        std::fs::create_dir_all(&folder).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(folder.join("page.md"), page).unwrap_or_else(|e| panic!("{e}"));
+        let settings = SearchSettings { language, ..SearchSettings::default() };
+        let kb = build_with(&folder, &settings).unwrap_or_else(|e| panic!("{e}"));
+        let answer = kb.answer(question).unwrap_or_else(|e| panic!("{e}"));
+        assert!(answer.is_some(), "{name}: {question:?} got no answer");
+    }
+}
+
+#[test]
 fn edit_distances_for_typo_tolerance() {
     for (a, b, max, want) in [
         ("kettle", "kettle", 1, Some(0)),

@@ -4,7 +4,7 @@
 //! apply it within a second. Tokens are shown once, at creation, and stored as SHA-256 digests.
 
 use argon2::{Argon2, PasswordHasher};
-use docent_store::{AccessToken, AdminToken, AuditEntry, Plan, Scope, Timestamp, Visibility};
+use docent_store::{AccessToken, AdminToken, AuditEntry, Plan, Scope, Session, Timestamp, Visibility};
 use password_hash::{SaltString, rand_core::OsRng};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -20,10 +20,51 @@ pub struct PlanReport {
     pub used: u64,
 }
 
-/// Hashes a password with argon2id (PHC string).
+/// The least argon2id cost a password hash may have: OWASP's minimum (m=19456 KiB, t=2, p=1).
+pub const ARGON2_MIN: Argon2Cost = Argon2Cost { memory_kib: 19_456, iterations: 2, lanes: 1 };
+/// The most: every unauthenticated sign-in attempt pays this cost, so a larger one is a
+/// denial of service on the gateway (256 MiB, 10 passes, 8 lanes).
+pub const ARGON2_MAX: Argon2Cost = Argon2Cost { memory_kib: 262_144, iterations: 10, lanes: 8 };
+
+/// The cost parameters of an argon2 hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Cost {
+    /// `m`, in KiB.
+    pub memory_kib: u32,
+    /// `t`, passes over the memory.
+    pub iterations: u32,
+    /// `p`, lanes.
+    pub lanes: u32,
+}
+
+/// Checks that `hash` is an argon2id PHC string whose cost lies within [`ARGON2_MIN`] and
+/// [`ARGON2_MAX`]; the error names the parameter that is out of range.
+pub fn check_password_hash(hash: &str) -> std::result::Result<(), String> {
+    let parsed = password_hash::PasswordHash::new(hash).map_err(|err| format!("is not a PHC hash: {err}"))?;
+    let algorithm = parsed.algorithm.as_str();
+    if algorithm != "argon2id" {
+        return Err(format!("uses {algorithm}; only argon2id is accepted (make one with `docent hash-password`)"));
+    }
+    let checks = [
+        ("m", "memory in KiB", ARGON2_MIN.memory_kib, ARGON2_MAX.memory_kib),
+        ("t", "iterations", ARGON2_MIN.iterations, ARGON2_MAX.iterations),
+        ("p", "lanes", ARGON2_MIN.lanes, ARGON2_MAX.lanes),
+    ];
+    for (name, meaning, min, max) in checks {
+        let value = parsed.params.get_decimal(name).ok_or_else(|| format!("lacks the parameter {name} ({meaning})"))?;
+        if !(min..=max).contains(&value) {
+            return Err(format!("has {name}={value} ({meaning}); it must be between {min} and {max}"));
+        }
+    }
+    Ok(())
+}
+
+/// Hashes a password with argon2id (PHC string) at [`ARGON2_MIN`]'s cost.
 pub fn hash_password(password: &str) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
+    let params = argon2::Params::new(ARGON2_MIN.memory_kib, ARGON2_MIN.iterations, ARGON2_MIN.lanes, None)
+        .map_err(|err| Error::Refused(format!("cannot hash the password: {err}")))?;
+    Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
         .map_err(|err| Error::Refused(format!("cannot hash the password: {err}")))
@@ -34,7 +75,7 @@ pub fn token_digest(token: &str) -> String {
     knowledge::hex(&Sha256::digest(token.as_bytes()))
 }
 
-/// A new random token with a recognizable prefix (`dct_` access, `dca_` admin).
+/// A new random token with a recognizable prefix (`dct_` access, `dca_` admin, `dcs_` site secret).
 fn new_token(prefix: &str) -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|err| Error::Refused(format!("no randomness for a token: {err}")))?;
@@ -117,7 +158,7 @@ impl Lifecycle {
         let audit =
             AuditEntry::new(when::now(), actor, Some(bot), "access.token.revoke", format!("token \"{name}\" revoked"));
         if !self.store.revoke_access_token(bot, name, &audit)? {
-            return Err(Error::Refused(format!("\"{bot}\" has no valid access token named \"{name}\"")));
+            return Err(Error::NotFound(format!("\"{bot}\" has no valid access token named \"{name}\"")));
         }
         Ok(())
     }
@@ -150,7 +191,7 @@ impl Lifecycle {
         let audit =
             AuditEntry::new(when::now(), actor, None, "admin.token.revoke", format!("admin token \"{name}\" revoked"));
         if !self.store.revoke_admin_token(name, &audit)? {
-            return Err(Error::Refused(format!("no valid admin token named \"{name}\"")));
+            return Err(Error::NotFound(format!("no valid admin token named \"{name}\"")));
         }
         Ok(())
     }
@@ -160,8 +201,53 @@ impl Lifecycle {
         Ok(self.store.admin_token_by_digest(&token_digest(token))?)
     }
 
+    /// Records a staff session (by its token's digest) so it outlives a restart.
+    pub fn add_session(&self, session: &Session) -> Result<()> {
+        Ok(self.store.add_session(session)?)
+    }
+
+    /// The unexpired session whose token has this SHA-256 digest (hex).
+    pub fn session(&self, digest: &str, now: Timestamp) -> Result<Option<Session>> {
+        Ok(self.store.session(digest, now)?)
+    }
+
+    /// Ends a session (sign-out); returns whether there was one.
+    pub fn end_session(&self, digest: &str) -> Result<bool> {
+        Ok(self.store.delete_session(digest)?)
+    }
+
+    /// Makes a new secret for the bot's website to sign staff tokens with, replacing any
+    /// earlier one (whose tokens stop working), and returns it: the only time it is shown.
+    pub fn create_site_secret(&self, bot: &str, actor: &str) -> Result<String> {
+        self.ensure_bot(bot, actor)?;
+        let secret = new_token("dcs_")?;
+        let audit = AuditEntry::new(when::now(), actor, Some(bot), "access.site_secret", "site secret created");
+        self.store.set_site_secret(bot, Some(&secret), &audit)?;
+        Ok(secret)
+    }
+
+    /// Removes the site secret: site-signed tokens stop working.
+    pub fn remove_site_secret(&self, bot: &str, actor: &str) -> Result<()> {
+        self.ensure_bot(bot, actor)?;
+        let audit = AuditEntry::new(when::now(), actor, Some(bot), "access.site_secret", "site secret removed");
+        Ok(self.store.set_site_secret(bot, None, &audit)?)
+    }
+
+    /// The secret staff tokens from the bot's website are signed with, if it has one.
+    pub fn site_secret(&self, bot: &str) -> Result<Option<String>> {
+        Ok(self.store.site_secret(bot)?)
+    }
+
     /// Sets (or with `None` removes) the bot's plan.
     pub fn set_plan(&self, bot: &str, plan: Option<&Plan>, actor: &str) -> Result<()> {
+        if let Some(plan) = plan {
+            let chars = plan.name.chars().count();
+            if chars == 0 || chars > 64 || plan.name.chars().any(char::is_control) {
+                return Err(Error::Refused(format!(
+                    "a plan name is 1 to 64 characters without control characters; got {chars}"
+                )));
+            }
+        }
         self.ensure_bot(bot, actor)?;
         let detail = match plan {
             Some(plan) => format!(
@@ -181,5 +267,43 @@ impl Lifecycle {
     pub fn plan(&self, bot: &str, now: Timestamp) -> Result<PlanReport> {
         let month = when::month(now);
         Ok(PlanReport { bot: bot.to_owned(), plan: self.store.plan(bot)?, used: self.store.usage(bot, &month)?, month })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(hash: &str, expect: std::result::Result<(), &str>) {
+        match (check_password_hash(hash), expect) {
+            (Ok(()), Ok(())) => {}
+            (Err(got), Err(want)) => assert!(got.contains(want), "{hash}: error {got:?} lacks {want:?}"),
+            (got, want) => panic!("{hash}: got {got:?}, want {want:?}"),
+        }
+    }
+
+    const SALT_AND_HASH: &str = "c29tZXNhbHRzb21lc2FsdA$Zb5CzZr2G2z5Wv6KQ3bJ3Fq8m0b6z1oV7l8xQ3r4s5A";
+
+    #[test]
+    fn password_hashes_outside_the_argon2id_cost_range_are_refused() {
+        let hash = |algorithm: &str, params: &str| format!("${algorithm}$v=19${params}${SALT_AND_HASH}");
+        check(&hash("argon2id", "m=19456,t=2,p=1"), Ok(()));
+        check(&hash("argon2id", "m=262144,t=10,p=8"), Ok(()));
+        check(&hash("argon2i", "m=8,t=1,p=1"), Err("uses argon2i; only argon2id"));
+        check(&hash("argon2d", "m=19456,t=2,p=1"), Err("uses argon2d"));
+        check(&hash("argon2id", "m=1,t=2,p=1"), Err("m=1 (memory in KiB); it must be between 19456 and 262144"));
+        check(&hash("argon2id", "m=1048576,t=2,p=1"), Err("m=1048576 (memory in KiB)"));
+        check(&hash("argon2id", "m=19456,t=1,p=1"), Err("t=1 (iterations)"));
+        check(&hash("argon2id", "m=65536,t=11,p=1"), Err("t=11 (iterations)"));
+        check(&hash("argon2id", "m=65536,t=2,p=9"), Err("p=9 (lanes)"));
+        check("hunter2", Err("is not a PHC hash"));
+        check(&hash("argon2id", "t=2,p=1"), Err("lacks the parameter m (memory in KiB)"));
+    }
+
+    #[test]
+    fn new_password_hashes_meet_the_minimum() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        check(&hash, Ok(()));
     }
 }

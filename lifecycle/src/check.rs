@@ -102,6 +102,8 @@ pub struct CheckReport {
     /// Passages of the trained generation (`trained`); 0 until these sources are trained.
     pub passages: usize,
     pub knowledge_bytes: u64,
+    /// HTML page → Q&A items its FAQ markup gave: 0 says the page was read as text only.
+    pub faq_items: std::collections::BTreeMap<String, usize>,
 }
 
 impl Lifecycle {
@@ -351,6 +353,7 @@ impl Lifecycle {
             }),
             passages,
             knowledge_bytes: scan.as_ref().map_or(0, |s| s.bytes),
+            faq_items: scan.as_ref().map(|s| s.inventory.report.faq_items.clone()).unwrap_or_default(),
         };
         Ok((report, scan))
     }

@@ -3,11 +3,11 @@
 //! Every mistake is reported at load time with the file, the line and the key,
 //! never at the first request.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use docent_indexer::SearchSettings;
-use docent_protocol::{Appearance, Handoff, Position, Visibility};
-use password_hash::PasswordHash;
+use docent_protocol::{Appearance, ConversationStorage, Handoff, Position, Theme, Visibility, WIDGET_TEXT_KEYS};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -216,6 +216,13 @@ struct RawAppearance {
     accent_color: Option<Spanned<String>>,
     position: Option<Position>,
     launcher_label: Option<String>,
+    #[serde(default)]
+    conversation_storage: ConversationStorage,
+    #[serde(default)]
+    theme: Theme,
+    locale: Option<Spanned<String>>,
+    #[serde(default)]
+    strings: BTreeMap<Spanned<String>, String>,
 }
 
 #[derive(Deserialize)]
@@ -288,6 +295,36 @@ pub fn parse(path: &Path, id: &str, text: &str) -> Result<BotConfig, ConfigError
         None => DEFAULT_ACCENT.to_owned(),
     };
 
+    let locale = match raw.appearance.locale {
+        Some(locale) => {
+            let value = locale.get_ref().trim().to_owned();
+            let is_tag = (2..=35).contains(&value.len())
+                && value.split('-').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric()));
+            if !is_tag {
+                return Err(error_at(
+                    Some(locale.span()),
+                    format!("`appearance.locale`: `{value}` must be a language tag such as `fr` or `de-CH`"),
+                ));
+            }
+            value
+        }
+        None => String::new(),
+    };
+    let mut strings = BTreeMap::new();
+    for (key, sentence) in raw.appearance.strings {
+        if !WIDGET_TEXT_KEYS.contains(&key.get_ref().as_str()) {
+            return Err(error_at(
+                Some(key.span()),
+                format!(
+                    "`appearance.strings`: no widget sentence is named `{}`; the names are {}",
+                    key.get_ref(),
+                    WIDGET_TEXT_KEYS.join(", ")
+                ),
+            ));
+        }
+        strings.insert(key.into_inner(), sentence);
+    }
+
     let access = match (raw.visibility, raw.access) {
         (Visibility::Public, None) => Access::default(),
         (Visibility::Public, Some(access)) => {
@@ -308,16 +345,8 @@ pub fn parse(path: &Path, id: &str, text: &str) -> Result<BotConfig, ConfigError
             let password_hash = match access.password_hash {
                 Some(hash) => {
                     let value = hash.get_ref().trim();
-                    let parsed = PasswordHash::new(value).map_err(|err| {
-                        error_at(Some(hash.span()), format!("`access.password_hash` is not a PHC hash: {err}"))
-                    })?;
-                    if !parsed.algorithm.as_str().starts_with("argon2") {
-                        return Err(error_at(
-                            Some(hash.span()),
-                            "`access.password_hash` must be an argon2 hash (make one with `docent hash-password`)"
-                                .into(),
-                        ));
-                    }
+                    crate::access::check_password_hash(value)
+                        .map_err(|why| error_at(Some(hash.span()), format!("`access.password_hash` {why}")))?;
                     Some(value.to_owned())
                 }
                 None => None,
@@ -386,6 +415,10 @@ pub fn parse(path: &Path, id: &str, text: &str) -> Result<BotConfig, ConfigError
             accent_color,
             position: raw.appearance.position.unwrap_or(Position::Right),
             launcher_label: non_empty_or(raw.appearance.launcher_label.unwrap_or_default(), "Chat"),
+            conversation_storage: raw.appearance.conversation_storage,
+            theme: raw.appearance.theme,
+            locale,
+            strings,
         },
         name,
         visibility: raw.visibility,
@@ -443,12 +476,14 @@ mod tests {
         let config = parse(
             Path::new("bot.toml"),
             "acme",
-            "name = \"Acme\"\nvisibility = \"public\"\nallowed_origins = [\"https://ACME.example/\"]\n",
+            "name = \"Acme\"\nvisibility = \"public\"\nallowed_origins = [\"https://ACME.example\"]\n",
         )
         .unwrap();
         assert_eq!(config.name, "Acme");
         assert_eq!(config.appearance.accent_color, DEFAULT_ACCENT);
         assert_eq!(config.appearance.position, Position::Right);
+        assert_eq!(config.appearance.conversation_storage, ConversationStorage::Session);
+        assert_eq!(config.appearance.theme, Theme::Auto);
         assert_eq!(config.allowed_origins[0].to_string(), "https://acme.example");
         assert!(config.allows_origin(&Origin::parse("https://acme.example").unwrap()));
         assert!(!config.allows_origin(&Origin::parse("https://other.example").unwrap()));
@@ -469,6 +504,21 @@ mod tests {
             "bots/acme/bot.toml:3: unknown field `colour`, expected one of `name`, `description`, `visibility`, `allowed_origins`, `greeting`, `unknown_answer`, `privacy_text`, `handoff`, `appearance`, `access`, `profile`, `search`, `deploy`, `test`",
         );
         check_error("name = \"  \"\nvisibility = \"public\"\n", "bots/acme/bot.toml:1: `name` must not be empty");
+        check_error(
+            "name = \"Acme\"\nvisibility = \"public\"\n[appearance]\nlocale = \"fr CA\"\n",
+            "bots/acme/bot.toml:4: `appearance.locale`: `fr CA` must be a language tag such as `fr` or `de-CH`",
+        );
+        check_error(
+            "name = \"Acme\"\nvisibility = \"public\"\n[appearance.strings]\nsend = \"Go\"\nsned = \"Go\"\n",
+            &format!(
+                "bots/acme/bot.toml:5: `appearance.strings`: no widget sentence is named `sned`; the names are {}",
+                WIDGET_TEXT_KEYS.join(", ")
+            ),
+        );
+        check_error(
+            "name = \"Acme\"\nvisibility = \"public\"\n[appearance]\nconversation_storage = \"cookie\"\n",
+            "bots/acme/bot.toml:4: unknown variant `cookie`, expected `session` or `local`",
+        );
         check_error(
             "name = \"Acme\"\nvisibility = \"public\"\n[appearance]\naccent_color = \"red\"\n",
             "bots/acme/bot.toml:4: `appearance.accent_color`: `red` must be a #rrggbb color",

@@ -507,17 +507,17 @@ impl Lifecycle {
 
     /// Makes generation `to` (default: the previous one) live again: one transaction, no rebuild.
     pub fn rollback(&self, bot: &str, to: Option<u64>, actor: &str) -> Result<u64> {
-        let row = self.store.bot(bot)?.ok_or_else(|| Error::Refused(format!("\"{bot}\" was never deployed")))?;
+        let row = self.store.bot(bot)?.ok_or_else(|| Error::Conflict(format!("\"{bot}\" was never deployed")))?;
         let target = match to.or(row.previous) {
             Some(target) => target,
             None => {
-                return Err(Error::Refused(format!(
+                return Err(Error::Conflict(format!(
                     "\"{bot}\" has no previous generation; pick one with --to (see `docent history {bot}`)"
                 )));
             }
         };
         if row.live == Some(target) {
-            return Err(Error::Refused(format!("generation {target} of \"{bot}\" is already live")));
+            return Err(Error::Conflict(format!("generation {target} of \"{bot}\" is already live")));
         }
         let generation = self.generation(bot, target)?;
         // Refuse an artifact that does not open, before it goes live.

@@ -66,6 +66,12 @@ pub enum Error {
     /// No bot has this id, in the bots folder or the store.
     #[error("{0}")]
     UnknownBot(String),
+    /// A named thing of a bot (a generation, token or schedule) does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The bot's current state rules the action out; the text says what to do instead.
+    #[error("{0}")]
+    Conflict(String),
     #[error("\"{bot}\" cannot be deployed (`docent check {bot}` shows how to fix each problem):\n{}", failures.iter().map(|f| format!("  - {f}")).collect::<Vec<_>>().join("\n"))]
     CannotDeploy { bot: String, failures: Vec<Failure> },
     #[error("{} automatic test(s) of \"{bot}\" failed; the live generation is unchanged:\n{}", failures.len(), failures.iter().map(|f| format!("  - {f}")).collect::<Vec<_>>().join("\n"))]
@@ -121,6 +127,9 @@ pub struct Lifecycle {
 pub struct Snapshot {
     pub revision: u64,
     pub bots: Vec<LiveBot>,
+    /// Bots whose live generation cannot be read (e.g. its stored config no longer passes
+    /// validation), with the reason: they are left out of `bots`, the others are served.
+    pub problems: Vec<(String, String)>,
 }
 
 /// One bot as the gateway serves it.
@@ -301,7 +310,7 @@ impl Lifecycle {
     pub(crate) fn generation(&self, bot: &str, number: u64) -> Result<Generation> {
         self.store
             .generation(bot, number)?
-            .ok_or_else(|| Error::Refused(format!("\"{bot}\" has no generation {number}")))
+            .ok_or_else(|| Error::NotFound(format!("\"{bot}\" has no generation {number}")))
     }
 
     pub(crate) fn generation_config(&self, generation: &Generation) -> Result<BotConfig> {
@@ -313,12 +322,19 @@ impl Lifecycle {
     pub fn snapshot(&self) -> Result<Snapshot> {
         let revision = self.store.revision()?;
         let mut bots = Vec::new();
+        let mut problems = Vec::new();
         for row in self.store.bots()? {
             let tokens = self.store.access_tokens(&row.id)?;
             let generation = match row.live {
                 Some(number) => {
                     let generation = self.generation(&row.id, number)?;
-                    let mut config = self.generation_config(&generation)?;
+                    let mut config = match self.generation_config(&generation) {
+                        Ok(config) => config,
+                        Err(err) => {
+                            problems.push((row.id.clone(), format!("generation {number}: {err}")));
+                            continue;
+                        }
+                    };
                     config.visibility = row.visibility;
                     config.access = config::Access {
                         password_hash: row.password_hash.clone(),
@@ -348,11 +364,11 @@ impl Lifecycle {
                 generation,
             });
         }
-        Ok(Snapshot { revision, bots })
+        Ok(Snapshot { revision, bots, problems })
     }
 
-    /// Status of one bot, or of every bot the store or the bots folder knows.
-    pub fn status(&self, bot: Option<&str>) -> Result<Vec<StatusReport>> {
+    /// Every bot the store or the bots folder knows, sorted.
+    fn known_bots(&self) -> Result<Vec<String>> {
         let mut ids: Vec<String> = self.store.bots()?.into_iter().map(|row| row.id).collect();
         if let Ok(entries) = std::fs::read_dir(&self.options.bots_dir) {
             for entry in entries.flatten() {
@@ -363,13 +379,24 @@ impl Lifecycle {
             }
         }
         ids.sort();
+        Ok(ids)
+    }
+
+    /// Fails with [`Error::UnknownBot`] unless the store or the bots folder knows `bot`.
+    pub fn require_bot(&self, bot: &str) -> Result<()> {
+        if config::is_valid_bot_id(bot)
+            && (self.store.bot(bot)?.is_some() || self.bot_dir(bot).join("bot.toml").is_file())
+        {
+            return Ok(());
+        }
+        Err(Error::UnknownBot(format!("no bot named \"{bot}\" in the store or in {}", self.options.bots_dir.display())))
+    }
+
+    /// Status of one bot, or of every bot the store or the bots folder knows.
+    pub fn status(&self, bot: Option<&str>) -> Result<Vec<StatusReport>> {
+        let mut ids = self.known_bots()?;
         if let Some(bot) = bot {
-            if !ids.iter().any(|id| id == bot) {
-                return Err(Error::Refused(format!(
-                    "no bot named \"{bot}\" in the store or in {}",
-                    self.options.bots_dir.display()
-                )));
-            }
+            self.require_bot(bot)?;
             ids.retain(|id| id == bot);
         }
         let now = when::now();

@@ -110,11 +110,11 @@ impl Lifecycle {
     /// Cancels a pending schedule.
     pub fn cancel_schedule(&self, id: i64, actor: &str) -> Result<()> {
         let schedule = self.store.schedules(None)?.into_iter().find(|s| s.id == id);
-        let Some(schedule) = schedule else { return Err(Error::Refused(format!("no schedule #{id}"))) };
+        let Some(schedule) = schedule else { return Err(Error::NotFound(format!("no schedule #{id}"))) };
         let audit =
             AuditEntry::new(when::now(), actor, Some(&schedule.bot), "schedule.cancel", format!("schedule #{id}"));
         if !self.store.cancel_schedule(id, &audit)? {
-            return Err(Error::Refused(format!("schedule #{id} is not pending")));
+            return Err(Error::Conflict(format!("schedule #{id} is not pending")));
         }
         if schedule.action == ScheduleAction::Activate
             && let Some(row) = self.store.bot(&schedule.bot)?

@@ -210,6 +210,31 @@ fn deploys_detect_first_unchanged_quick_and_complete_updates() {
 }
 
 #[test]
+fn an_faq_page_gives_qa_pairs_that_check_counts_and_diffs() {
+    let fixture = Fixture::new();
+    fixture.deploy("brightwater").unwrap();
+    let page = |answer: &str| {
+        format!(
+            "<html><head><title>Help</title></head><body><h1>Help</h1>\
+             <details id=\"lights\"><summary>Do you sell lights?</summary><p>{answer}</p></details>\
+             <details><summary>Can I rent a bike?</summary><p>Not yet.</p></details></body></html>"
+        )
+    };
+    let help = fixture.path("bots/brightwater/knowledge/help.html");
+    std::fs::write(&help, page("Yes, front and rear.")).unwrap();
+    let check = fixture.lifecycle.check("brightwater").unwrap();
+    assert_eq!(check.faq_items.get("help.html"), Some(&2));
+    assert_eq!(check.faq_items.get("warranty.html"), Some(&0), "a page without FAQ markup says so");
+    let changes = check.changes.unwrap();
+    assert_eq!(changes.qa.added, vec!["help.html#can-i-rent-a-bike", "help.html#lights"]);
+    fixture.deploy("brightwater").unwrap();
+
+    std::fs::write(&help, page("Yes, and bells.")).unwrap();
+    let changes = fixture.lifecycle.check("brightwater").unwrap().changes.unwrap();
+    assert_eq!(changes.qa.changed, vec!["help.html#lights"]);
+}
+
+#[test]
 fn a_failing_test_stops_the_deploy_and_keeps_the_live_generation() {
     let fixture = Fixture::new();
     fixture.deploy("handbook").unwrap();

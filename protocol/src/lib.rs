@@ -100,6 +100,82 @@ pub struct Appearance {
     pub accent_color: String,
     pub position: Position,
     pub launcher_label: String,
+    /// Where the widget keeps the conversation across pages and reloads.
+    #[serde(default)]
+    pub conversation_storage: ConversationStorage,
+    /// Light, dark, or as the visitor's system prefers.
+    #[serde(default)]
+    pub theme: Theme,
+    /// The widget's language (a BCP 47 tag such as `fr` or `de-CH`) when the snippet has no
+    /// `data-locale`; empty: the page's `lang`.
+    #[serde(default)]
+    pub locale: String,
+    /// The bot's own wording, by key of [`WIDGET_TEXT_KEYS`], over the widget's.
+    #[serde(default)]
+    pub strings: std::collections::BTreeMap<String, String>,
+}
+
+/// The keys of the widget's sentences that a bot may reword (`[appearance.strings]`).
+pub const WIDGET_TEXT_KEYS: [&str; 37] = [
+    "assistant",
+    "launcher",
+    "close",
+    "new_conversation",
+    "conversation",
+    "your_message",
+    "placeholder",
+    "send",
+    "you_said",
+    "assistant_said",
+    "typing",
+    "source",
+    "sources",
+    "untitled_source",
+    "contact_us",
+    "retry",
+    "too_long",
+    "too_many",
+    "bot_offline",
+    "limit_reached",
+    "network",
+    "something_wrong",
+    "not_available",
+    "unreachable",
+    "staff_intro",
+    "password",
+    "sign_in",
+    "enter_password",
+    "wrong_password",
+    "too_many_attempts",
+    "session_ended",
+    "helpful",
+    "not_helpful",
+    "rate",
+    "rating_scale",
+    "out_of_five",
+    "thanks",
+];
+
+/// The widget's colour scheme.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    /// Follows `prefers-color-scheme`.
+    #[default]
+    Auto,
+    Light,
+    Dark,
+}
+
+/// Where the widget keeps a conversation on the visitor's device. Never a bearer token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStorage {
+    /// `sessionStorage`: until the tab closes.
+    #[default]
+    Session,
+    /// `localStorage`: until the visitor starts a new conversation or clears the site's data.
+    Local,
 }
 
 /// Which bottom corner the launcher sits in.
@@ -110,11 +186,15 @@ pub enum Position {
     Right,
 }
 
-/// `POST /v1/bots/{bot}/sessions`: staff sign-in to an internal bot.
+/// `POST /v1/bots/{bot}/sessions`: staff sign-in to an internal bot, with exactly one of a
+/// password or a token the bot's website signed (JWT HS256 with the bot's site secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionRequest {
-    pub password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_token: Option<String>,
 }
 
 /// A bearer token for an internal bot's API.
@@ -123,6 +203,76 @@ pub struct SessionGrant {
     pub token: String,
     /// Seconds until the token stops working.
     pub expires_in: u64,
+}
+
+/// The most events one `POST /v1/bots/{bot}/events` may carry.
+pub const MAX_EVENTS_PER_BATCH: usize = 20;
+
+/// `POST /v1/bots/{bot}/events`: what visitors did with the widget, for analytics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventBatch {
+    pub events: Vec<WidgetEvent>,
+}
+
+/// One thing a visitor did, named by its `type`. Never carries message text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum WidgetEvent {
+    /// The panel opened. (Braces, so that unknown fields are refused here too.)
+    Open {},
+    /// The panel closed.
+    Close {},
+    /// Thumbs up (`helpful`) or down on the `answer`-th answer (from 1) of a conversation.
+    Feedback { conversation_id: String, answer: u32, helpful: bool },
+    /// The 1–5 satisfaction rating of a conversation.
+    Rating { conversation_id: String, score: u8 },
+    /// A conversion the site reported with `Docent.goal(name)`.
+    Goal { name: String },
+}
+
+impl WidgetEvent {
+    /// The event's `type` as it appears on the wire.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            WidgetEvent::Open {} => "open",
+            WidgetEvent::Close {} => "close",
+            WidgetEvent::Feedback { .. } => "feedback",
+            WidgetEvent::Rating { .. } => "rating",
+            WidgetEvent::Goal { .. } => "goal",
+        }
+    }
+
+    /// Why the event is out of range, if it is.
+    pub fn invalid(&self) -> Option<&'static str> {
+        let is_name = |text: &str| {
+            (1..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        };
+        match self {
+            WidgetEvent::Open {} | WidgetEvent::Close {} => None,
+            WidgetEvent::Feedback { conversation_id, answer, .. } => {
+                if !is_name(conversation_id) {
+                    Some("`conversation_id` must be 1 to 64 letters, digits, '-', '_' or '.'")
+                } else if *answer == 0 {
+                    Some("`answer` counts from 1")
+                } else {
+                    None
+                }
+            }
+            WidgetEvent::Rating { conversation_id, score } => {
+                if !is_name(conversation_id) {
+                    Some("`conversation_id` must be 1 to 64 letters, digits, '-', '_' or '.'")
+                } else if !(1..=5).contains(score) {
+                    Some("`score` must be 1 to 5")
+                } else {
+                    None
+                }
+            }
+            WidgetEvent::Goal { name } => {
+                (!is_name(name)).then_some("goal `name` must be 1 to 64 letters, digits, '-', '_' or '.'")
+            }
+        }
+    }
 }
 
 /// Every HTTP error body: `{"error":{"code":"…","message":"…"}}`.
@@ -176,6 +326,10 @@ pub enum ErrorCode {
     DeployInProgress,
     /// The bot does not meet a prerequisite for this action; the message lists them.
     CannotDeploy,
+    /// The bot's current state rules the action out (e.g. a rollback with no earlier generation).
+    Conflict,
+    /// The request (its body, or the whole exchange) took longer than the gateway allows.
+    RequestTimeout,
     /// Something failed inside the gateway; the logs say what.
     Internal,
 }
@@ -201,6 +355,8 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::DeployInProgress => "deploy_in_progress",
             ErrorCode::CannotDeploy => "cannot_deploy",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::Internal => "internal",
         }
     }
@@ -230,6 +386,8 @@ mod tests {
             ErrorCode::Forbidden,
             ErrorCode::DeployInProgress,
             ErrorCode::CannotDeploy,
+            ErrorCode::Conflict,
+            ErrorCode::RequestTimeout,
             ErrorCode::Internal,
         ];
         for code in all {
@@ -258,6 +416,30 @@ mod tests {
         ] {
             assert_eq!(serde_json::to_string(&kind).unwrap(), name);
             assert_eq!(serde_json::from_str::<ReplyKind>(name).unwrap(), kind);
+        }
+    }
+
+    #[test]
+    fn widget_events_have_their_wire_shape_and_ranges() {
+        let batch: EventBatch = serde_json::from_str(
+            r#"{"events":[{"type":"open"},{"type":"feedback","conversation_id":"c_1","answer":2,"helpful":false},
+               {"type":"rating","conversation_id":"c_1","score":5},{"type":"goal","name":"signup"}]}"#,
+        )
+        .unwrap();
+        let kinds: Vec<&str> = batch.events.iter().map(WidgetEvent::kind).collect();
+        assert_eq!(kinds, ["open", "feedback", "rating", "goal"]);
+        assert!(batch.events.iter().all(|event| event.invalid().is_none()));
+        for (json, problem) in [
+            (r#"{"type":"rating","conversation_id":"c_1","score":6}"#, "`score` must be 1 to 5"),
+            (r#"{"type":"rating","conversation_id":"","score":3}"#, "`conversation_id` must be"),
+            (r#"{"type":"feedback","conversation_id":"c","answer":0,"helpful":true}"#, "`answer` counts from 1"),
+            (r#"{"type":"goal","name":"a b"}"#, "goal `name` must be"),
+        ] {
+            let event: WidgetEvent = serde_json::from_str(json).unwrap();
+            assert!(event.invalid().is_some_and(|why| why.starts_with(problem)), "{json}");
+        }
+        for bad in [r#"{"type":"open","text":"hi"}"#, r#"{"type":"purchase"}"#, r#"{"type":"goal"}"#] {
+            assert!(serde_json::from_str::<WidgetEvent>(bad).is_err(), "{bad}");
         }
     }
 

@@ -11,12 +11,16 @@
 //! Times are Unix seconds (UTC). Secrets never enter the store in clear: access
 //! and admin tokens are kept as SHA-256 digests (hex), passwords as argon2 hashes.
 
+pub mod events;
 mod sqlite;
 pub mod suite;
 
 use serde::Serialize;
 
 pub use docent_protocol::Visibility;
+pub use events::{
+    ConversationStats, Event, EventKind, EventStore, HourlyRollup, LogLevel, LogQuery, LogRecord, QuestionCount, Tier,
+};
 pub use sqlite::SqliteStore;
 
 /// Unix seconds, UTC.
@@ -239,6 +243,16 @@ impl AccessToken {
     }
 }
 
+/// A staff member signed in to an internal bot, known by the SHA-256 of the session token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// SHA-256 of the session token, hex: the token itself is never stored.
+    pub digest: String,
+    pub bot: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
 /// Which bots an admin token may manage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase", tag = "scope", content = "bot")]
@@ -282,7 +296,8 @@ impl AuditEntry {
 
 /// The store. Methods that change what a gateway serves take the [`AuditEntry`] to write in
 /// the same transaction, and bump the revision there too.
-pub trait Store: Send + Sync {
+/// Events, rollups and operational logs are its [`EventStore`] part.
+pub trait Store: EventStore + Send + Sync {
     /// Increases with every change a gateway must see.
     fn revision(&self) -> Result<u64>;
 
@@ -364,6 +379,17 @@ pub trait Store: Send + Sync {
     /// Every token, revoked ones included, oldest first.
     fn access_tokens(&self, bot: &str) -> Result<Vec<AccessToken>>;
     fn revoke_access_token(&self, bot: &str, name: &str, audit: &AuditEntry) -> Result<bool>;
+
+    /// Records a session and drops the ones expired by its start. Sessions are neither audited
+    /// nor a revision change: every request reads its own, so a sign-out counts at once.
+    fn add_session(&self, session: &Session) -> Result<()>;
+    /// The unexpired session with this token digest.
+    fn session(&self, digest: &str, now: Timestamp) -> Result<Option<Session>>;
+    /// Ends a session; returns whether there was one.
+    fn delete_session(&self, digest: &str) -> Result<bool>;
+    /// Sets (or with `None` removes) the secret the bot's website signs staff tokens with.
+    fn set_site_secret(&self, bot: &str, secret: Option<&str>, audit: &AuditEntry) -> Result<()>;
+    fn site_secret(&self, bot: &str) -> Result<Option<String>>;
 
     fn add_admin_token(&self, token: &AdminToken, audit: &AuditEntry) -> Result<()>;
     fn admin_tokens(&self) -> Result<Vec<AdminToken>>;

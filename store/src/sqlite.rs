@@ -11,10 +11,12 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
+mod events;
+
 use crate::{
     AccessToken, AdminToken, AuditEntry, BotRow, BotSeed, BotStatus, Deploy, DeployOutcome, DeployStart, Error,
-    Generation, GenerationKind, LockHolder, Plan, Quota, Result, Schedule, ScheduleAction, ScheduleState, Scope, Store,
-    Timestamp, Visibility,
+    Generation, GenerationKind, LockHolder, Plan, Quota, Result, Schedule, ScheduleAction, ScheduleState, Scope,
+    Session, Store, Timestamp, Visibility,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -133,6 +135,87 @@ CREATE INDEX audit_by_bot ON audit (bot, id);
 "#,
     r#"
 ALTER TABLE schedules ADD COLUMN claimed_by TEXT;
+"#,
+    r#"
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    bot TEXT NOT NULL,
+    generation INTEGER,
+    conversation TEXT,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT,
+    tier TEXT,
+    latency_ms INTEGER,
+    value INTEGER,
+    detail TEXT,
+    text TEXT,
+    visitor TEXT
+);
+CREATE INDEX events_by_bot ON events (bot, at);
+CREATE INDEX events_with_text ON events (at) WHERE text IS NOT NULL;
+
+CREATE TABLE event_hours (
+    bot TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    conversations INTEGER NOT NULL DEFAULT 0,
+    messages INTEGER NOT NULL DEFAULT 0,
+    answers INTEGER NOT NULL DEFAULT 0,
+    suggestions INTEGER NOT NULL DEFAULT 0,
+    unknowns INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    latency_ms_sum INTEGER NOT NULL DEFAULT 0,
+    slow_replies INTEGER NOT NULL DEFAULT 0,
+    thumbs_up INTEGER NOT NULL DEFAULT 0,
+    thumbs_down INTEGER NOT NULL DEFAULT 0,
+    ratings INTEGER NOT NULL DEFAULT 0,
+    rating_sum INTEGER NOT NULL DEFAULT 0,
+    goals INTEGER NOT NULL DEFAULT 0,
+    opens INTEGER NOT NULL DEFAULT 0,
+    closes INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (bot, hour)
+);
+
+CREATE TABLE conversations (
+    bot TEXT NOT NULL,
+    id TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    messages INTEGER NOT NULL DEFAULT 0,
+    goals INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (bot, id)
+);
+-- Covers conversation_stats: the page's query reads the index alone.
+CREATE INDEX conversations_by_start ON conversations (bot, started_at, messages, goals, last_at, id);
+
+CREATE TABLE question_days (
+    bot TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    question TEXT NOT NULL,
+    example TEXT NOT NULL,
+    asked INTEGER NOT NULL DEFAULT 0,
+    unresolved INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (bot, day, question)
+);
+
+CREATE TABLE log_records (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    level TEXT NOT NULL CHECK (level IN ('info', 'warning', 'error')),
+    bot TEXT,
+    message TEXT NOT NULL
+);
+CREATE INDEX log_records_by_time ON log_records (at);
+"#,
+    r#"
+CREATE TABLE sessions (
+    digest TEXT PRIMARY KEY,
+    bot TEXT NOT NULL REFERENCES bots (id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+ALTER TABLE bots ADD COLUMN site_secret TEXT;
 "#,
 ];
 
@@ -889,6 +972,57 @@ impl Store for SqliteStore {
                 .map_err(db)?;
             Ok(changed == 1)
         })
+    }
+
+    fn add_session(&self, session: &Session) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", [session.created_at]).map_err(db)?;
+            require_bot(tx, &session.bot)?;
+            tx.execute(
+                "INSERT INTO sessions (digest, bot, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![session.digest, session.bot, session.created_at, session.expires_at],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn session(&self, digest: &str, now: Timestamp) -> Result<Option<Session>> {
+        self.lock()
+            .query_row(
+                "SELECT digest, bot, created_at, expires_at FROM sessions WHERE digest = ?1 AND expires_at > ?2",
+                params![digest, now],
+                |row| {
+                    Ok(Session {
+                        digest: row.get(0)?,
+                        bot: row.get(1)?,
+                        created_at: row.get(2)?,
+                        expires_at: row.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn delete_session(&self, digest: &str) -> Result<bool> {
+        self.write(|tx| Ok(tx.execute("DELETE FROM sessions WHERE digest = ?1", [digest]).map_err(db)? == 1))
+    }
+
+    fn set_site_secret(&self, bot: &str, secret: Option<&str>, audit: &AuditEntry) -> Result<()> {
+        self.visible_change(audit, |tx| {
+            require_bot(tx, bot)?;
+            tx.execute("UPDATE bots SET site_secret = ?2 WHERE id = ?1", params![bot, secret]).map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn site_secret(&self, bot: &str) -> Result<Option<String>> {
+        self.lock()
+            .query_row("SELECT site_secret FROM bots WHERE id = ?1", [bot], |row| row.get(0))
+            .optional()
+            .map(Option::flatten)
+            .map_err(db)
     }
 
     fn add_admin_token(&self, token: &AdminToken, audit: &AuditEntry) -> Result<()> {

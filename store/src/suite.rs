@@ -6,8 +6,9 @@
 use std::collections::BTreeSet;
 
 use crate::{
-    AccessToken, AdminToken, AuditEntry, BotSeed, BotStatus, DeployOutcome, DeployStart, Generation, GenerationKind,
-    Plan, Quota, ScheduleAction, ScheduleState, Scope, Store, Visibility,
+    AccessToken, AdminToken, AuditEntry, BotSeed, BotStatus, DeployOutcome, DeployStart, Event, EventKind, Generation,
+    GenerationKind, LogLevel, LogQuery, LogRecord, Plan, Quota, ScheduleAction, ScheduleState, Scope, Store, Tier,
+    Visibility,
 };
 
 /// One case: a name and a function run on a fresh store.
@@ -25,6 +26,10 @@ pub const CASES: &[Case] = &[
     ("an expired plan refuses messages", expired_plan),
     ("access tokens: names are unique until revoked", access_tokens),
     ("admin tokens: found by digest until revoked, with scope", admin_tokens),
+    ("sessions: found by digest until they expire or are deleted", sessions),
+    ("events fold into hourly rollups, conversations and question counts", events_fold_into_rollups),
+    ("question texts are forgotten after the retention", texts_are_purged),
+    ("log records filter by bot, time range and lowest level", log_records_filter),
 ];
 
 const T0: i64 = 1_790_000_000;
@@ -314,4 +319,146 @@ fn admin_tokens(store: &dyn Store) {
     assert!(store.revoke_admin_token("root", &audit("admin revoke", None)).unwrap());
     assert!(store.admin_token_by_digest("aa").unwrap().is_none());
     assert_eq!(store.admin_tokens().unwrap().len(), 2);
+}
+
+fn event(bot: &str, conversation: &str, at: i64, kind: EventKind) -> Event {
+    Event { conversation: Some(conversation.to_owned()), ..Event::new(bot, at, kind) }
+}
+
+fn reply(bot: &str, conversation: &str, at: i64, tier: Tier, latency_ms: u64, text: &str) -> Event {
+    Event {
+        tier: Some(tier),
+        latency_ms: Some(latency_ms),
+        text: Some(text.to_owned()),
+        ..event(bot, conversation, at, EventKind::Reply)
+    }
+}
+
+fn events_fold_into_rollups(store: &dyn Store) {
+    let hour = T0 - T0 % 3600;
+    let first_batch = vec![
+        event("acme", "c1", hour + 10, EventKind::ConversationStart),
+        event("acme", "c1", hour + 10, EventKind::Message),
+        reply("acme", "c1", hour + 11, Tier::Answer, 120, "How do I reset my password?"),
+        event("acme", "c1", hour + 40, EventKind::Message),
+        reply("acme", "c1", hour + 41, Tier::Unknown, 2_500, "what is the weather"),
+        Event { value: Some(4), ..event("acme", "c1", hour + 50, EventKind::Rating) },
+        event("acme", "c2", hour + 3_700, EventKind::ConversationStart),
+        event("acme", "c2", hour + 3_700, EventKind::Message),
+        reply("acme", "c2", hour + 3_701, Tier::Suggestions, 300, "how do i reset my PASSWORD"),
+        event("other", "c9", hour + 20, EventKind::Message),
+    ];
+    store.record_events(&first_batch).unwrap();
+    // A later batch adds to the same hour and conversation.
+    let second_batch = vec![
+        Event { detail: Some("signup".into()), ..event("acme", "c2", hour + 3_900, EventKind::Goal) },
+        event("acme", "c1", hour + 60, EventKind::ThumbDown),
+        Event {
+            value: Some(503),
+            detail: Some("bot_offline".into()),
+            ..Event::new("acme", hour + 70, EventKind::Error)
+        },
+    ];
+    store.record_events(&second_batch).unwrap();
+
+    let hours = store.hourly_rollups("acme", hour, hour + 7_200).unwrap();
+    assert_eq!(hours.iter().map(|h| h.hour).collect::<Vec<_>>(), vec![hour, hour + 3600]);
+    let first = &hours[0];
+    assert_eq!((first.conversations, first.messages, first.answers, first.unknowns), (1, 2, 1, 1));
+    assert_eq!((first.latency_ms_sum, first.slow_replies), (2_620, 1));
+    assert_eq!((first.ratings, first.rating_sum, first.thumbs_down, first.errors), (1, 4, 1, 1));
+    assert_eq!((hours[1].suggestions, hours[1].goals), (1, 1));
+    assert!(store.hourly_rollups("acme", hour + 7_200, hour + 9_000).unwrap().is_empty());
+
+    let stats = store.conversation_stats("acme", hour, hour + 7_200).unwrap();
+    assert_eq!(stats.conversations, 2);
+    assert_eq!(stats.bounced, 1, "c2 had one message");
+    assert_eq!(stats.converted, 1, "c2 reached a goal");
+    assert_eq!(stats.duration_sum, 50 + 200, "c1 from +10 to +60, c2 from +3700 to +3900");
+    assert_eq!(store.conversation_stats("acme", hour + 3_600, hour + 7_200).unwrap().conversations, 1);
+
+    let asked = store.top_questions("acme", hour - 86_400, hour + 86_400, false, 10).unwrap();
+    assert_eq!(asked[0].question, "how do i reset my password");
+    assert_eq!((asked[0].asked, asked[0].unresolved), (2, 1));
+    assert_eq!(asked.len(), 2);
+    let unresolved = store.top_questions("acme", hour - 86_400, hour + 86_400, true, 1).unwrap();
+    assert_eq!(unresolved.len(), 1);
+    assert_eq!(unresolved[0].unresolved, 1);
+
+    let raw = store.events("acme", hour, hour + 7_200, 100).unwrap();
+    assert_eq!(raw.len(), first_batch.len() - 1 + second_batch.len());
+    assert_eq!(raw[0], first_batch[0]);
+    assert_eq!(store.events("other", hour, hour + 7_200, 100).unwrap().len(), 1);
+}
+
+fn texts_are_purged(store: &dyn Store) {
+    let day = T0 - T0 % 86_400;
+    store
+        .record_events(&[
+            reply("acme", "old", day - 86_400 + 5, Tier::Answer, 10, "an old question"),
+            reply("acme", "new", day + 86_400 + 5, Tier::Answer, 10, "a new question"),
+        ])
+        .unwrap();
+    assert_eq!(store.purge_texts(day).unwrap(), 1);
+    let texts: Vec<_> =
+        store.events("acme", day - 86_400, day + 2 * 86_400, 10).unwrap().into_iter().map(|e| e.text).collect();
+    assert_eq!(texts, vec![None, Some("a new question".to_owned())]);
+    let questions = store.top_questions("acme", day - 86_400, day + 2 * 86_400, false, 10).unwrap();
+    assert_eq!(questions.iter().map(|q| q.question.as_str()).collect::<Vec<_>>(), vec!["a new question"]);
+    assert_eq!(store.purge_texts(day).unwrap(), 0, "purging twice changes nothing");
+    assert_eq!(store.hourly_rollups("acme", day - 86_400, day + 2 * 86_400).unwrap().len(), 2, "counts stay");
+}
+
+fn log_records_filter(store: &dyn Store) {
+    for (at, level, bot, message) in [
+        (T0, LogLevel::Info, Some("acme"), "deployed generation 2"),
+        (T0 + 10, LogLevel::Warning, Some("acme"), "refused origin"),
+        (T0 + 20, LogLevel::Error, Some("other"), "internal error"),
+        (T0 + 30, LogLevel::Error, None, "cannot write events"),
+    ] {
+        let record = LogRecord { at, level, bot: bot.map(str::to_owned), message: message.to_owned() };
+        store.add_log(&record).unwrap();
+    }
+    let messages = |query: LogQuery| -> Vec<String> {
+        store.logs(&LogQuery { limit: 100, ..query }).unwrap().into_iter().map(|record| record.message).collect()
+    };
+    assert_eq!(messages(LogQuery::default()).len(), 4);
+    assert_eq!(messages(LogQuery::default())[0], "cannot write events", "newest first");
+    assert_eq!(messages(LogQuery { bot: Some("acme".into()), ..LogQuery::default() }).len(), 2);
+    assert_eq!(
+        messages(LogQuery { level: Some(LogLevel::Warning), ..LogQuery::default() }),
+        vec!["cannot write events", "internal error", "refused origin"]
+    );
+    assert_eq!(messages(LogQuery { level: Some(LogLevel::Error), ..LogQuery::default() }).len(), 2);
+    assert_eq!(
+        messages(LogQuery { since: Some(T0 + 10), until: Some(T0 + 30), ..LogQuery::default() }),
+        vec!["internal error", "refused origin"]
+    );
+    assert_eq!(store.logs(&LogQuery { limit: 1, ..LogQuery::default() }).unwrap().len(), 1);
+}
+
+fn sessions(store: &dyn Store) {
+    add_bot(store, "acme");
+    let session = |digest: &str, created_at, expires_at| crate::Session {
+        digest: digest.into(),
+        bot: "acme".into(),
+        created_at,
+        expires_at,
+    };
+    store.add_session(&session("aa", T0, T0 + 100)).unwrap();
+    assert_eq!(store.session("aa", T0 + 99).unwrap(), Some(session("aa", T0, T0 + 100)));
+    assert_eq!(store.session("aa", T0 + 100).unwrap(), None, "expired at its second");
+    assert_eq!(store.session("bb", T0).unwrap(), None);
+    assert!(store.add_session(&crate::Session { bot: "nobody".into(), ..session("cc", T0, T0 + 1) }).is_err());
+    store.add_session(&session("bb", T0 + 200, T0 + 300)).unwrap();
+    assert!(!store.delete_session("aa").unwrap(), "the expired session went when a new one started");
+    assert!(store.delete_session("bb").unwrap());
+    assert_eq!(store.session("bb", T0 + 201).unwrap(), None, "a deleted session is gone at once");
+    let revision = store.revision().unwrap();
+    assert_eq!(store.site_secret("acme").unwrap(), None);
+    store.set_site_secret("acme", Some("s3cret"), &audit("access.site_secret", Some("acme"))).unwrap();
+    assert_eq!(store.site_secret("acme").unwrap().as_deref(), Some("s3cret"));
+    assert!(store.revision().unwrap() > revision, "gateways see a new site secret");
+    store.set_site_secret("acme", None, &audit("access.site_secret", Some("acme"))).unwrap();
+    assert_eq!(store.site_secret("acme").unwrap(), None);
 }

@@ -3,6 +3,9 @@
 use docent_store::suite::CASES;
 use docent_store::{AuditEntry, BotSeed, SqliteStore, Store, Visibility};
 
+/// The number of migrations.
+const LATEST_SCHEMA: i64 = 4;
+
 #[test]
 fn the_store_suite_passes_on_sqlite() {
     for (name, case) in CASES {
@@ -55,10 +58,10 @@ fn reopening_keeps_data_and_the_schema_version() {
     {
         let store = SqliteStore::open(&path).unwrap();
         store.ensure_bot("acme", &seed, &audit).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), LATEST_SCHEMA);
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), LATEST_SCHEMA);
     assert_eq!(store.bot("acme").unwrap().unwrap().visibility, Visibility::Internal);
     let backup = dir.path().join("copy.sqlite");
     store.backup_to(&backup).unwrap();
@@ -75,11 +78,15 @@ fn migrations_upgrade_an_older_store_and_refuse_a_newer_one() {
     drop(SqliteStore::open(&path).unwrap());
     // Take the file back to schema version 1.
     let raw = rusqlite::Connection::open(&path).unwrap();
-    raw.execute_batch("ALTER TABLE schedules DROP COLUMN claimed_by; DELETE FROM schema_migrations WHERE version = 2;")
-        .unwrap();
+    raw.execute_batch(
+        "ALTER TABLE schedules DROP COLUMN claimed_by; DELETE FROM schema_migrations WHERE version >= 2;
+         DROP TABLE events; DROP TABLE event_hours; DROP TABLE conversations; DROP TABLE question_days;
+         DROP TABLE log_records; DROP TABLE sessions; ALTER TABLE bots DROP COLUMN site_secret;",
+    )
+    .unwrap();
     drop(raw);
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), LATEST_SCHEMA);
     let seed = BotSeed { visibility: Visibility::Public, password_hash: None, token_digests: Vec::new() };
     store.ensure_bot("acme", &seed, &AuditEntry::new(0, "t", Some("acme"), "create", "")).unwrap();
     store
@@ -92,5 +99,8 @@ fn migrations_upgrade_an_older_store_and_refuse_a_newer_one() {
     raw.execute("INSERT INTO schema_migrations (version) VALUES (99)", []).unwrap();
     drop(raw);
     let err = SqliteStore::open(&path).err().unwrap().to_string();
-    assert_eq!(err, "store schema version 99 is newer than this docent knows (2); upgrade docent");
+    assert_eq!(
+        err,
+        format!("store schema version 99 is newer than this docent knows ({LATEST_SCHEMA}); upgrade docent")
+    );
 }

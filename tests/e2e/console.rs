@@ -102,3 +102,36 @@ async fn a_wrong_admin_token_does_not_sign_in() {
     assert_eq!(reply.status, 401);
     assert!(reply.header("set-cookie").is_none());
 }
+
+#[tokio::test]
+async fn the_consoles_site_check_and_import_never_fetch_private_addresses() {
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let body = format!("token={}", stack().admin_token);
+    let signed_in = send(stack().gateway, Method::POST, "/admin/sign-in", &form, body).await.unwrap();
+    let cookie = signed_in.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+    let page = send(stack().gateway, Method::GET, "/admin/bots/lab-console", &[("cookie", cookie.as_str())], "")
+        .await
+        .unwrap();
+    let html = String::from_utf8_lossy(&page.body).into_owned();
+    assert!(html.contains("Check my site") && html.contains("Import from website"), "{html}");
+    let csrf = html.split("name=\"csrf\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap().to_owned();
+    let with_cookie = [("content-type", "application/x-www-form-urlencoded"), ("cookie", cookie.as_str())];
+    // The demo site runs on loopback, which a gateway without --fetch-private never fetches.
+    let url = format!("{}/index.html", stack().allowed_origin());
+    let query = |url: &str| {
+        form_urlencoded::Serializer::new(String::new()).append_pair("csrf", &csrf).append_pair("url", url).finish()
+    };
+    let checked = send(stack().gateway, Method::POST, "/admin/bots/lab-console/check-site", &with_cookie, query(&url))
+        .await
+        .unwrap();
+    assert_eq!(checked.status, 200);
+    let checked = String::from_utf8_lossy(&checked.body);
+    assert!(
+        checked.contains("0 of 1 checks passed") && checked.contains("a private or local address; refused"),
+        "{checked}"
+    );
+    let imported =
+        send(stack().gateway, Method::POST, "/admin/bots/lab-console/import", &with_cookie, query(&url)).await.unwrap();
+    assert_eq!(imported.status, 400, "{}", String::from_utf8_lossy(&imported.body));
+    assert!(!stack().bots_dir().join("lab-console/knowledge/import").exists(), "nothing was written");
+}

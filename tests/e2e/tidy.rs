@@ -87,6 +87,7 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         "/v1/bots/{bot}/config",
         "/v1/bots/{bot}/messages",
         "/v1/bots/{bot}/sessions",
+        "/v1/bots/{bot}/events",
         "/v1/admin/bots",
         "/v1/admin/bots/{bot}",
         "/v1/admin/bots/{bot}/check",

@@ -7,6 +7,7 @@
 //! (the [`LAB_BOTS`]) give tests that change a bot's state one of their own.
 
 pub mod http;
+pub mod pages;
 pub mod webdriver;
 
 use std::net::SocketAddr;
@@ -68,10 +69,15 @@ pub fn workspace_root() -> PathBuf {
 /// The shared stack, started on first use.
 pub fn stack() -> &'static Stack {
     static STACK: OnceLock<Stack> = OnceLock::new();
-    STACK.get_or_init(|| start().unwrap_or_else(|err| panic!("cannot start the gateway and demo site: {err:#}")))
+    STACK.get_or_init(|| start(true).unwrap_or_else(|err| panic!("cannot start the gateway and demo site: {err:#}")))
 }
 
-fn start() -> anyhow::Result<Stack> {
+/// A stack of its own, with only the two demo bots, for a test that may change them at will.
+pub fn private_stack() -> anyhow::Result<Stack> {
+    start(false)
+}
+
+fn start(with_lab_bots: bool) -> anyhow::Result<Stack> {
     let root = workspace_root();
     let site_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let gateway_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -86,7 +92,8 @@ fn start() -> anyhow::Result<Stack> {
         let text = std::fs::read_to_string(&config).with_context(|| config.display().to_string())?;
         std::fs::write(&config, text.replace("http://localhost:8081", &format!("http://localhost:{site_port}")))?;
     }
-    for lab in LAB_BOTS {
+    let labs = if with_lab_bots { LAB_BOTS } else { &[] };
+    for lab in labs {
         copy_tree(&bots.path().join("brightwater"), &bots.path().join(lab))?;
     }
     let data = tempfile::tempdir()?;
@@ -96,7 +103,7 @@ fn start() -> anyhow::Result<Stack> {
     options.public_url = format!("http://{gateway}");
     options.widget_bundle = assets.get("bundle.js").map(|bundle| Arc::new(bundle.plain.to_vec()));
     let lifecycle = Arc::new(Lifecycle::open(options)?);
-    let bot_ids = ["brightwater", "handbook"].iter().chain(LAB_BOTS);
+    let bot_ids = ["brightwater", "handbook"].iter().chain(labs);
     for bot in bot_ids {
         lifecycle.deploy(bot, "e2e", &mut |_| {}).with_context(|| format!("cannot deploy {bot}"))?;
     }

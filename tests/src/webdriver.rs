@@ -82,6 +82,7 @@ impl Browser {
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": chromium, "args": args},
+            "goog:loggingPrefs": {"browser": "ALL"},
         }}});
         let session = browser.command(Method::POST, "/session", capabilities).await?;
         browser.session =
@@ -210,6 +211,25 @@ impl Browser {
     /// Runs `script` in the page and returns its JSON result.
     pub async fn execute(&self, script: &str) -> anyhow::Result<Value> {
         self.session_command(Method::POST, "/execute/sync", json!({"script": script, "args": []})).await
+    }
+
+    /// Resizes the window so that the page's viewport is `width`×`height` CSS pixels.
+    pub async fn set_viewport(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        let inner = self
+            .execute("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]")
+            .await?;
+        let extra = |index: usize| inner.get(index).and_then(Value::as_u64).unwrap_or(0);
+        let rect = json!({"width": u64::from(width) + extra(0), "height": u64::from(height) + extra(1)});
+        self.session_command(Method::POST, "/window/rect", rect).await.map(drop)
+    }
+
+    /// The browser console's messages since the last call, one string each.
+    pub async fn console_messages(&self) -> anyhow::Result<Vec<String>> {
+        let entries = self.session_command(Method::POST, "/se/log", json!({"type": "browser"})).await?;
+        Ok(entries
+            .as_array()
+            .map(|all| all.iter().filter_map(|entry| entry.get("message")?.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default())
     }
 
     /// Ends the session and chromedriver.

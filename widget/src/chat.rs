@@ -1,57 +1,93 @@
-//! The conversation: the message log, the composer, and sending a message to the bot.
+//! The conversation view: the message log with its replies, the composer, and the typing indicator.
+//!
+//! It draws; `app` decides what to send and when.
 
 use std::rc::Rc;
 
-use docent_protocol::{ErrorCode, MAX_MESSAGE_CHARS, MessageRequest, Reply, ReplyKind};
+use docent_protocol::MAX_MESSAGE_CHARS;
+use gloo_events::EventListener;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Document, Element, HtmlButtonElement, HtmlTextAreaElement, KeyboardEvent};
+use web_sys::{Document, Element, HtmlButtonElement, HtmlTextAreaElement, KeyboardEvent, Node};
 
-use crate::api::Failure;
-use crate::dom;
-use crate::view::{State, Widget, report};
+use crate::api::{array, field, string};
+use crate::text::{Strings, Text};
+use crate::{dom, markdown};
 
 /// The chat view's elements.
 pub(crate) struct Chat {
+    doc: Document,
+    strings: Rc<Strings>,
     view: Element,
     messages: Element,
-    input: HtmlTextAreaElement,
+    pub(crate) input: HtmlTextAreaElement,
     send: HtmlButtonElement,
     typing: Element,
 }
 
 impl Chat {
-    /// The log, opened by `greeting` unless it is blank, and the composer.
-    pub(crate) fn build(doc: &Document, greeting: &str) -> Result<Chat, JsValue> {
-        let view: Element = dom::create(doc, "div", "docent-chat")?;
-        let messages: Element = dom::create(doc, "div", "docent-messages")?;
-        dom::attrs(&messages, &[("role", "log"), ("aria-live", "polite"), ("aria-label", "Conversation")])?;
+    /// The log, opened by `greeting` unless it is blank, and the composer, inside `parent`.
+    pub(crate) fn build(
+        doc: &Document,
+        parent: &Element,
+        greeting: &str,
+        strings: Rc<Strings>,
+    ) -> Result<Chat, JsValue> {
+        let view: Element = dom::create(doc, "form", "docent-chat");
+        let messages: Element = dom::create(doc, "div", "docent-messages");
+        dom::attrs(
+            &messages,
+            &[("role", "log"), ("aria-live", "polite"), ("aria-label", strings.get(Text::Conversation))],
+        );
         if !greeting.trim().is_empty() {
-            let message = bubble(doc, "docent-msg docent-msg-bot docent-msg-greeting", greeting)?;
-            messages.append_child(&message)?;
+            let message =
+                bubble(doc, "docent-msg docent-msg-bot docent-msg-greeting", strings.get(Text::AssistantSaid));
+            markdown::render(doc, &message, greeting);
+            dom::append(&messages, &message);
         }
-        let form: Element = dom::create(doc, "form", "docent-form")?;
-        let input: HtmlTextAreaElement = dom::create(doc, "textarea", "docent-input")?;
-        dom::attrs(&input, &[("aria-label", "Your message"), ("placeholder", "Ask a question\u{2026}")])?;
+        let form: Element = dom::create(doc, "div", "docent-form");
+        let input: HtmlTextAreaElement = dom::create(doc, "textarea", "docent-input");
+        dom::attrs(
+            &input,
+            &[("aria-label", strings.get(Text::YourMessage)), ("placeholder", strings.get(Text::Placeholder))],
+        );
         input.set_max_length(i32::try_from(MAX_MESSAGE_CHARS).unwrap_or(i32::MAX));
         input.set_rows(2);
-        let send: HtmlButtonElement = dom::create(doc, "button", "docent-send")?;
-        dom::attrs(&send, &[("type", "submit"), ("aria-label", "Send message")])?;
-        send.set_text_content(Some("Send"));
-        form.append_child(&input)?;
-        form.append_child(&send)?;
-        view.append_child(&messages)?;
-        view.append_child(&form)?;
-        let typing: Element = dom::create(doc, "div", "docent-typing")?;
-        dom::attrs(&typing, &[("role", "status"), ("aria-label", "The assistant is typing")])?;
+        let send: HtmlButtonElement = dom::create(doc, "button", "docent-send");
+        dom::attrs(&send, &[("type", "submit"), ("aria-label", strings.get(Text::Send))]);
+        send.set_text_content(Some(strings.get(Text::Send)));
+        dom::append(&form, &input);
+        dom::append(&form, &send);
+        dom::append(&view, &messages);
+        dom::append(&view, &form);
+        let typing: Element = dom::create(doc, "div", "docent-typing");
+        dom::attrs(&typing, &[("role", "status")]);
+        dom::append(&typing, &dom::text::<Node>(doc, "span", "docent-sr", strings.get(Text::Typing)));
         for _ in 0..3 {
-            typing.append_child(&dom::create(doc, "span", "")?)?;
+            let dot: Element = dom::create(doc, "span", "docent-dot");
+            dom::append(&typing, &dot);
         }
-        Ok(Chat { view, messages, input, send, typing })
+        dom::append(parent, &view);
+        Ok(Chat { doc: doc.clone(), strings, view, messages, input, send, typing })
     }
 
-    /// The element to put in the panel.
-    pub(crate) fn view(&self) -> &Element {
-        &self.view
+    /// Calls `submit` on the form's submit and on Enter; Shift+Enter and IME composition keep their newline.
+    pub(crate) fn listen(&self, submit: impl Fn() + Clone + 'static) -> [EventListener; 2] {
+        let on_submit = submit.clone();
+        [
+            dom::on(&self.view, "submit", move |event| {
+                event.prevent_default();
+                on_submit();
+            }),
+            dom::on(&self.input, "keydown", move |event| {
+                let Some(key) = event.dyn_ref::<KeyboardEvent>() else {
+                    return;
+                };
+                if key.key() == "Enter" && !key.shift_key() && !key.is_composing() {
+                    event.prevent_default();
+                    submit();
+                }
+            }),
+        ]
     }
 
     /// Moves the focus to the message box.
@@ -64,182 +100,137 @@ impl Chat {
         self.messages.set_scroll_top(self.messages.scroll_height());
     }
 
-    /// Sends on submit and on Enter; Shift+Enter and IME composition keep their newline.
-    pub(crate) fn wire(&self, widget: &Rc<Widget>) -> Result<(), JsValue> {
-        let w = Rc::clone(widget);
-        dom::on(&self.view, "submit", move |event| {
-            event.prevent_default();
-            report(submit(&w));
-        })?;
-        let w = Rc::clone(widget);
-        dom::on(&self.input, "keydown", move |event| {
-            let Some(key) = event.dyn_ref::<KeyboardEvent>() else {
-                return;
-            };
-            if key.key() == "Enter" && !key.shift_key() && !key.is_composing() {
-                event.prevent_default();
-                report(submit(&w));
-            }
-        })
+    /// Whether a reply is on its way.
+    pub(crate) fn busy(&self) -> bool {
+        self.send.disabled()
     }
 
-    fn push(&self, message: &Element) -> Result<(), JsValue> {
-        self.messages.append_child(message)?;
-        self.scroll_to_end();
+    /// Shows or hides the typing indicator, and blocks sending meanwhile.
+    pub(crate) fn set_busy(&self, busy: bool) {
+        self.send.set_disabled(busy);
+        if busy {
+            self.push(&self.typing);
+        } else {
+            self.typing.remove();
+        }
+    }
+
+    /// Removes every message but the greeting (ratings too).
+    pub(crate) fn clear(&self) -> Result<(), JsValue> {
+        let old = self.messages.query_selector_all(".docent-msg:not(.docent-msg-greeting)")?;
+        for index in 0..old.length() {
+            if let Some(node) = old.item(index).and_then(|node| node.dyn_into::<Element>().ok()) {
+                node.remove();
+            }
+        }
+        self.typing.remove();
         Ok(())
     }
 
-    fn set_busy(&self, busy: bool) -> Result<(), JsValue> {
-        self.send.set_disabled(busy);
-        if busy {
-            self.push(&self.typing)
+    /// Appends the visitor's message.
+    pub(crate) fn push_user(&self, message: &str) -> Element {
+        let bubble = bubble(&self.doc, "docent-msg docent-msg-user", self.strings.get(Text::YouSaid));
+        dom::append(&bubble, &dom::text::<Node>(&self.doc, "div", "docent-msg-text", message));
+        self.push(&bubble);
+        bubble
+    }
+
+    /// Appends an error line, announced at once; with a retry button when `retry` is set, which it returns.
+    pub(crate) fn push_error(&self, message: &str, retry: bool) -> Option<Element> {
+        let bubble: Element = dom::create(&self.doc, "div", "docent-msg docent-msg-error");
+        dom::attrs(&bubble, &[("role", "alert")]);
+        dom::append(&bubble, &dom::text::<Node>(&self.doc, "span", "", message));
+        let button = if retry {
+            let button: Element = dom::text(&self.doc, "button", "docent-retry", self.strings.get(Text::Retry));
+            dom::attrs(&button, &[("type", "button")]);
+            dom::append(&bubble, &button);
+            Some(button)
         } else {
-            self.typing.remove();
-            Ok(())
-        }
+            None
+        };
+        self.push(&bubble);
+        button
     }
 
-    /// Appends the bot's reply: its text, its sources, and a way to reach a person.
-    fn push_reply(&self, doc: &Document, reply: &Reply) -> Result<(), JsValue> {
-        let message = bubble(doc, "docent-msg docent-msg-bot", &reply.text)?;
-        message.set_attribute("data-kind", kind_name(reply.kind))?;
-        if !reply.sources.is_empty() {
-            let list: Element = dom::create(doc, "ul", "docent-sources")?;
-            list.set_attribute("aria-label", "Sources")?;
-            for source in &reply.sources {
-                let href = source.url.as_deref().and_then(|url| dom::safe_href(url, &["http:", "https:"]));
-                let title = if source.title.trim().is_empty() { &source.source } else { &source.title };
-                let item: Element = dom::create(doc, "li", "")?;
-                item.append_child(&dom::link(doc, "docent-source", title, href.as_deref())?)?;
-                list.append_child(&item)?;
+    /// Appends the bot's reply (the gateway's `reply` object): its text as Markdown, its
+    /// sources or suggested pages, a way to reach a person, and thumbs up and down, whose
+    /// element it returns.
+    pub(crate) fn push_reply(&self, reply: &JsValue) -> Element {
+        let doc = &self.doc;
+        let kind = string(reply, "kind");
+        let message = bubble(doc, "docent-msg docent-msg-bot", self.strings.get(Text::AssistantSaid));
+        dom::attrs(&message, &[("data-kind", &kind)]);
+        let body: Element = dom::create(doc, "div", "docent-msg-text");
+        markdown::render(doc, &body, &string(reply, "text"));
+        dom::append(&message, &body);
+        let sources = array(reply, "sources");
+        if sources.length() > 0 {
+            let suggestions = kind == "suggestions";
+            let block: Element = dom::create(doc, "div", "docent-sources");
+            if !suggestions {
+                let label = self.strings.get(if sources.length() > 1 { Text::Sources } else { Text::Source });
+                dom::append(&block, &dom::text::<Node>(doc, "p", "docent-sources-label", label));
             }
-            message.append_child(&list)?;
-        }
-        if let Some(handoff) = &reply.handoff {
-            let href = dom::safe_href(&handoff.url, &["http:", "https:", "mailto:"]);
-            if let Some(href) = href {
-                let label = if handoff.label.trim().is_empty() { "Contact us" } else { &handoff.label };
-                message.append_child(&dom::link(doc, "docent-handoff", label, Some(&href))?)?;
+            let list: Element = dom::create(doc, "ul", "");
+            for source in sources.iter() {
+                let href = dom::safe_href(&string(&source, "url"), &["http:", "https:"]);
+                let title = string(&source, "title");
+                let title = if title.trim().is_empty() { self.strings.get(Text::UntitledSource) } else { &title };
+                let item: Element = dom::create(doc, "li", "");
+                dom::append(&item, &dom::link::<Node>(doc, "docent-source", title, href.as_deref()));
+                dom::append(&list, &item);
             }
+            dom::append(&block, &list);
+            dom::append(&message, &block);
         }
-        self.push(&message)
+        let handoff = field(reply, "handoff");
+        if let Some(href) = dom::safe_href(&string(&handoff, "url"), &["http:", "https:", "mailto:"]) {
+            let label = string(&handoff, "label");
+            let label = if label.trim().is_empty() { self.strings.get(Text::ContactUs) } else { &label };
+            dom::append(&message, &dom::link::<Node>(doc, "docent-handoff", label, Some(&href)));
+        }
+        let feedback: Element = dom::create(doc, "div", "docent-feedback");
+        for (glyph, label, helpful) in [
+            ("\u{2713}", self.strings.get(Text::Helpful), "true"),
+            ("\u{2717}", self.strings.get(Text::NotHelpful), "false"),
+        ] {
+            let button: Element = dom::text(doc, "button", "", glyph);
+            dom::attrs(
+                &button,
+                &[("type", "button"), ("aria-label", label), ("aria-pressed", "false"), ("data-helpful", helpful)],
+            );
+            dom::append(&feedback, &button);
+        }
+        dom::append(&message, &feedback);
+        self.push(&message);
+        feedback
+    }
+
+    /// Appends the 1–5 satisfaction question; returns the element holding its buttons.
+    pub(crate) fn push_rating(&self) -> Element {
+        let doc = &self.doc;
+        let block: Element = dom::create(doc, "div", "docent-msg docent-rating");
+        dom::attrs(&block, &[("role", "group"), ("aria-label", self.strings.get(Text::RatingScale))]);
+        dom::append(&block, &dom::text::<Node>(doc, "p", "", self.strings.get(Text::Rate)));
+        for score in ["1", "2", "3", "4", "5"] {
+            let button: Element = dom::text(doc, "button", "", score);
+            let label = [score, self.strings.get(Text::OutOfFive)].concat();
+            dom::attrs(&button, &[("type", "button"), ("aria-label", &label), ("data-score", score)]);
+            dom::append(&block, &button);
+        }
+        self.push(&block);
+        block
+    }
+
+    fn push(&self, message: &Element) {
+        dom::append(&self.messages, message);
+        self.scroll_to_end();
     }
 }
 
-/// Sends the composer's text, unless a reply is still on its way.
-fn submit(widget: &Rc<Widget>) -> Result<(), JsValue> {
-    let Some(chat) = &widget.chat else {
-        return Ok(());
-    };
-    let text = chat.input.value().trim().to_owned();
-    if chat.send.disabled() || text.is_empty() {
-        return Ok(());
-    }
-    let doc = &widget.doc;
-    if text.chars().count() > MAX_MESSAGE_CHARS {
-        return chat.push(&bubble(doc, "docent-msg docent-msg-error", "That message is too long.")?);
-    }
-    chat.input.set_value("");
-    let mine = bubble(doc, "docent-msg docent-msg-user", &text)?;
-    chat.push(&mine)?;
-    chat.set_busy(true)?;
-    let widget = Rc::clone(widget);
-    js_sys::futures::spawn_local(async move {
-        report(exchange(&widget, text, &mine).await);
-    });
-    Ok(())
-}
-
-/// Posts `text` and shows what comes back. `mine` is the visitor's bubble for `text`.
-async fn exchange(widget: &Widget, text: String, mine: &Element) -> Result<(), JsValue> {
-    let Some(chat) = &widget.chat else {
-        return Ok(());
-    };
-    let (token, conversation_id) = {
-        let session = widget.session.borrow();
-        (session.token.clone(), session.conversation_id.clone())
-    };
-    let request = MessageRequest { text, conversation_id };
-    let result = widget.api.message(&request, token.as_deref()).await;
-    chat.set_busy(false)?;
-    match result {
-        Ok(answer) => {
-            widget.session.borrow_mut().conversation_id = Some(answer.conversation_id);
-            chat.push_reply(&widget.doc, &answer.reply)?;
-        }
-        Err(failure) if failure.code() == Some(ErrorCode::Unauthorized) && widget.login.is_some() => {
-            // The token expired: sign in again, then send the same text again.
-            widget.session.borrow_mut().token = None;
-            mine.remove();
-            if chat.input.value().is_empty() {
-                chat.input.set_value(&request.text);
-            }
-            if let Some(login) = &widget.login {
-                login.show_error("Your session has ended. Please sign in again.");
-            }
-            return widget.set_state(State::Login);
-        }
-        Err(failure) => {
-            chat.push(&bubble(&widget.doc, "docent-msg docent-msg-error", failure_text(&failure))?)?;
-        }
-    }
-    widget.refocus()
-}
-
-/// A message bubble `<div class="…"><div class="docent-msg-text">text</div></div>`.
-fn bubble(doc: &Document, class: &str, text: &str) -> Result<Element, JsValue> {
-    let message: Element = dom::create(doc, "div", class)?;
-    message.append_child(&dom::text(doc, "div", "docent-msg-text", text)?)?;
-    Ok(message)
-}
-
-/// The reply kind as the `data-kind` attribute spells it.
-fn kind_name(kind: ReplyKind) -> &'static str {
-    match kind {
-        ReplyKind::Faq => "faq",
-        ReplyKind::Document => "document",
-        ReplyKind::Suggestions => "suggestions",
-        ReplyKind::Unknown => "unknown",
-    }
-}
-
-/// What the visitor reads when a message could not be answered.
-fn failure_text(failure: &Failure) -> &str {
-    match failure {
-        Failure::Http { code: Some(ErrorCode::TooManyAttempts), .. } => "Too many messages, please wait a moment.",
-        Failure::Http { code: Some(ErrorCode::PayloadTooLarge), .. } => "That message is too long.",
-        Failure::Http { code: Some(ErrorCode::BotOffline), .. } => {
-            "The assistant is offline right now. Please try again later."
-        }
-        Failure::Http { code: Some(ErrorCode::MessageLimitReached | ErrorCode::PlanExpired), .. } => {
-            "The assistant can't take more questions right now. Please contact us another way."
-        }
-        // Our own gateway's words about what is wrong with the request.
-        Failure::Http { code: Some(ErrorCode::InvalidRequest), message } if !message.is_empty() => message,
-        _ => "Something went wrong. Please try again.",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn http(code: ErrorCode, message: &str) -> Failure {
-        Failure::Http { code: Some(code), message: message.to_owned() }
-    }
-
-    #[test]
-    fn failures_read_as_friendly_text() {
-        assert_eq!(
-            failure_text(&http(ErrorCode::TooManyAttempts, "slow down")),
-            "Too many messages, please wait a moment."
-        );
-        assert_eq!(failure_text(&http(ErrorCode::InvalidRequest, "text is empty")), "text is empty");
-        assert_eq!(failure_text(&http(ErrorCode::Internal, "disk full")), "Something went wrong. Please try again.");
-        assert_eq!(failure_text(&Failure::Network), "Something went wrong. Please try again.");
-        assert_eq!(
-            failure_text(&Failure::Http { code: None, message: String::new() }),
-            "Something went wrong. Please try again."
-        );
-    }
+/// A message bubble `<div class="…">` that starts with `speaker` for screen readers only.
+fn bubble(doc: &Document, class: &str, speaker: &str) -> Element {
+    let message: Element = dom::create(doc, "div", class);
+    dom::append(&message, &dom::text::<Node>(doc, "span", "docent-sr", speaker));
+    message
 }

@@ -1,9 +1,9 @@
 //! Small DOM helpers: element creation with text nodes only, event listeners, safe links, console.
 
+use gloo_events::{EventListener, EventListenerOptions};
 use js_sys::Promise;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Document, Element, Event, EventTarget, HtmlElement};
+use wasm_bindgen::{JsCast, JsValue, UnwrapThrowExt};
+use web_sys::{Document, Element, Event, EventTarget, HtmlElement, Node};
 
 /// Logs `message` and the JavaScript error `err` with `console.error`.
 pub(crate) fn console_error_with(message: &str, err: &JsValue) {
@@ -23,37 +23,51 @@ pub(crate) fn error(message: &str) -> JsValue {
 /// A new `<tag class="…">`, typed as an [`HtmlElement`] subtype `T`.
 ///
 /// Callers pick `T` to match `tag`, which the DOM guarantees for elements it creates.
-pub(crate) fn create<T: JsCast>(doc: &Document, tag: &str, class: &str) -> Result<T, JsValue> {
-    let element = doc.create_element(tag)?;
+/// A DOM that cannot create a `div` is beyond repair: that throws, and the widget's start fails.
+pub(crate) fn create<T: JsCast>(doc: &Document, tag: &str, class: &str) -> T {
+    element(doc, tag, class).unchecked_into()
+}
+
+#[inline(never)]
+fn element(doc: &Document, tag: &str, class: &str) -> Element {
+    let element = doc.create_element(tag).unwrap_throw();
     if !class.is_empty() {
         element.set_class_name(class);
     }
-    Ok(element.unchecked_into())
+    element
 }
 
 /// A new `<tag class="…">` whose only child is a text node with `text`, typed as `T`.
-pub(crate) fn text<T: JsCast>(doc: &Document, tag: &str, class: &str, text: &str) -> Result<T, JsValue> {
-    let element: Element = create(doc, tag, class)?;
+pub(crate) fn text<T: JsCast>(doc: &Document, tag: &str, class: &str, text: &str) -> T {
+    let element: Element = create(doc, tag, class);
     element.set_text_content(Some(text));
-    Ok(element.unchecked_into())
+    element.unchecked_into()
+}
+
+/// Appends `child` to `parent`. Between nodes the widget made, this cannot fail; one call
+/// site instead of a `Result` at each of the widget's many appends.
+#[inline(never)]
+pub(crate) fn append(parent: &Node, child: &Node) {
+    let _ = parent.append_child(child);
 }
 
 /// Sets several attributes on `element`.
-pub(crate) fn attrs(element: &Element, pairs: &[(&str, &str)]) -> Result<(), JsValue> {
+/// The names are the widget's own, valid attribute names, which cannot fail.
+#[inline(never)]
+pub(crate) fn attrs(element: &Element, pairs: &[(&str, &str)]) {
     for (name, value) in pairs {
-        element.set_attribute(name, value)?;
+        let _ = element.set_attribute(name, value);
     }
-    Ok(())
 }
 
 /// A link `<a class="…">` to `href` in a new tab, or a `<span class="…">` when
 /// there is no safe `href`; `label` always goes in as text.
-pub(crate) fn link<T: JsCast>(doc: &Document, class: &str, label: &str, href: Option<&str>) -> Result<T, JsValue> {
+pub(crate) fn link<T: JsCast>(doc: &Document, class: &str, label: &str, href: Option<&str>) -> T {
     match href {
         Some(href) => {
-            let anchor: Element = text(doc, "a", class, label)?;
-            attrs(&anchor, &[("href", href), ("target", "_blank"), ("rel", "noopener noreferrer")])?;
-            Ok(anchor.unchecked_into())
+            let anchor: Element = text(doc, "a", class, label);
+            attrs(&anchor, &[("href", href), ("target", "_blank"), ("rel", "noopener noreferrer")]);
+            anchor.unchecked_into()
         }
         None => text(doc, "span", class, label),
     }
@@ -67,10 +81,10 @@ pub(crate) fn safe_href(raw: &str, protocols: &[&str]) -> Option<String> {
     protocols.contains(&protocol.as_str()).then(|| url.href())
 }
 
-/// Calls `handler` on every `kind` event that reaches `target`, for the life of the page.
-pub(crate) fn on(target: &EventTarget, kind: &str, handler: impl FnMut(Event) + 'static) -> Result<(), JsValue> {
-    let callback = Closure::<dyn FnMut(Event)>::new(handler).into_js_value();
-    target.add_event_listener_with_callback(kind, callback.unchecked_ref())
+/// Calls `handler` on every `kind` event that reaches `target`, until the returned listener is dropped.
+/// The listener is not passive: handlers may call `preventDefault()`.
+pub(crate) fn on(target: &EventTarget, kind: &'static str, handler: impl FnMut(&Event) + 'static) -> EventListener {
+    EventListener::new_with_options(target, kind, EventListenerOptions::enable_prevent_default(), handler)
 }
 
 /// The page's `<body>`, waiting for `DOMContentLoaded` if the parser has not reached it yet.
@@ -84,16 +98,4 @@ pub(crate) async fn body(doc: &Document) -> Result<HtmlElement, JsValue> {
         parsed.await?;
     }
     doc.body().ok_or_else(|| error("the page has no <body>"))
-}
-
-/// Whether an element on the page already hosts the widget of `bot`.
-pub(crate) fn hosted(doc: &Document, bot: &str) -> Result<bool, JsValue> {
-    let hosts = doc.query_selector_all("[data-docent-bot]")?;
-    Ok((0..hosts.length()).any(|index| {
-        hosts
-            .item(index)
-            .and_then(|node| node.dyn_into::<Element>().ok())
-            .and_then(|host| host.get_attribute("data-docent-bot"))
-            .is_some_and(|name| name == bot)
-    }))
 }

@@ -5,6 +5,13 @@
 //! 2. in-process answer latency over the demo eval questions (`cargo bench -p docent-gateway`);
 //! 3. HTTP answer throughput and latency at 16 connections, with wrk against a release gateway.
 //!
+//! `bench widget`: the widget's download, and its launcher's time after `load` in headless Chromium.
+//!
+//! `bench gateway`: HTTP answers at 1, 16 and 64 connections, TLS beside nginx, a restart under
+//! load (`gateway_bench.rs`).
+//!
+//! `bench import`: `docent kb import` throughput against a local site (`tests/benches/import.rs`).
+//!
 //! `bench deploy`: deploy, quick update, rollback, churn under load, a large complete update and
 //! killed deploys (`tests/benches/deploy.rs`, against a release build).
 
@@ -22,8 +29,24 @@ pub(crate) fn run(root: &Path, what: Option<&str>) -> anyhow::Result<()> {
     match what {
         None => answers(root),
         Some("deploy") => deploy(root),
-        Some(other) => bail!("no benchmark named `{other}`: use `cargo xtask bench` or `cargo xtask bench deploy`"),
+        Some("widget") => widget(root),
+        Some("gateway") => crate::gateway_bench::run(root),
+        Some("monitoring") => crate::bench_monitoring::run(root),
+        Some("import") => run_command(cargo(root).args(["bench", "-p", "docent-tests", "--bench", "import"])),
+        Some(other) => {
+            bail!(
+                "no benchmark named `{other}`: use `cargo xtask bench`, `bench deploy`, `bench widget` or `bench gateway`"
+            )
+        }
     }
+}
+
+/// The widget's size, and its launcher's time after `load` in headless Chromium (`tests/benches/widget.rs`).
+fn widget(root: &Path) -> anyhow::Result<()> {
+    let widget = dist::build_widget(root)?;
+    run_command(cargo(root).args(["bench", "-p", "docent-tests", "--bench", "widget"]).env("DOCENT_LOG", "warn"))?;
+    println!("bundle.js + docent_widget_bg.wasm: {} bytes raw, {} bytes gzipped", widget.raw_bytes, widget.gzip_bytes);
+    Ok(())
 }
 
 /// The deploy benchmarks, with the release `docent` for the processes it kills.
@@ -102,7 +125,7 @@ fn http_load(root: &Path, widget_dir: &Path) -> anyhow::Result<String> {
 }
 
 /// The questions of `demo/eval/brightwater.toml` (`question = "…"` lines).
-fn eval_questions(root: &Path) -> anyhow::Result<Vec<String>> {
+pub(crate) fn eval_questions(root: &Path) -> anyhow::Result<Vec<String>> {
     let path = root.join("demo/eval/brightwater.toml");
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let questions: Vec<String> = text
@@ -118,7 +141,7 @@ fn eval_questions(root: &Path) -> anyhow::Result<Vec<String>> {
 }
 
 /// A wrk script that posts the questions in turn, from an allowed origin.
-fn wrk_script(questions: &[String]) -> String {
+pub(crate) fn wrk_script(questions: &[String]) -> String {
     let bodies: Vec<String> = questions
         .iter()
         .map(|question| {

@@ -1,4 +1,4 @@
-//! The widget's build pipeline: Rust → wasm32 → wasm-bindgen glue → `bundle.js` + `.wasm` + gzip copies.
+//! The widget's build pipeline: Rust → wasm32 → wasm-bindgen glue → `bundle.js` + `.wasm` + gzip and brotli copies.
 
 use std::ffi::OsString;
 use std::fs;
@@ -21,7 +21,8 @@ const STEM: &str = "docent_widget";
 const WASM_FILE: &str = "docent_widget_bg.wasm";
 
 /// `bundle.js` up to the generated glue. It runs inside an arrow function so that
-/// nothing it declares, the glue included, becomes a global of the host page.
+/// nothing it declares, the glue included, becomes a global of the host page; its one
+/// global is `window.Docent`, the page's API.
 const LOADER_HEAD: &str = r#"/*! Docent chat widget. Built by `cargo xtask dist`; do not edit. */
 (() => {
 "use strict";
@@ -31,27 +32,66 @@ if (!(script instanceof HTMLScriptElement) || !script.src) {
   console.error("docent: bundle.js must be loaded from a <script src=\"…/bundle.js\"> tag");
   return;
 }
-const bot = script.getAttribute("data-bot");
-if (!bot) {
+if (!script.getAttribute("data-bot")) {
   console.error("docent: the <script> tag that loads " + script.src +
     " needs a data-bot attribute naming the bot, e.g. data-bot=\"acme\"; the widget is not shown");
   return;
 }
-// The same snippet pasted twice: only the first tag in the document starts the widget.
-for (const other of document.querySelectorAll("script[data-bot]")) {
-  if (other === script) break;
-  if (other.src === script.src && other.getAttribute("data-bot") === bot) return;
+// Another copy of the snippet (any `src`, any bot) already loaded the widget: it starts this one too.
+if (window.Docent) {
+  window.Docent.mount();
+  return;
 }
 // bundle.js lives at {gateway}/widget/{version}/bundle.js, next to the wasm.
 const wasmUrl = new URL("docent_widget_bg.wasm", script.src).href;
-const gatewayBase = new URL("../../", script.src).href;
 "#;
 
-/// `bundle.js` after the glue: load the wasm, then hand over to Rust.
+/// `bundle.js` after the glue: load the wasm once, start every bot whose snippet is on the
+/// page, and define `window.Docent`.
 const LOADER_TAIL: &str = r#"
-wasm_bindgen({ module_or_path: wasmUrl })
-  .then(() => wasm_bindgen.boot(bot, gatewayBase))
-  .catch((err) => console.error("docent: the widget could not be loaded:", err));
+const handlers = {};
+const emit = (event, bot, detail) => {
+  for (const handler of handlers[event] || []) {
+    try { handler(detail, bot); } catch (err) { console.error("docent: a Docent.on(\"" + event + "\") handler failed:", err); }
+  }
+};
+const ready = wasm_bindgen({ module_or_path: wasmUrl });
+// Each bot's config is fetched while the wasm loads, and handed over once.
+const configs = new Map();
+// Starts the bots of every snippet on the page, and puts back widgets a new <body> dropped.
+const mount = () => {
+  const snippets = [...document.querySelectorAll("script[data-bot]")].filter((tag) => /\/bundle\.js([?#]|$)/.test(tag.src));
+  for (const tag of snippets) {
+    const bot = tag.getAttribute("data-bot");
+    const gateway = new URL("../../", tag.src).href;
+    if (!configs.has(bot)) {
+      const config = fetch(gateway + "v1/bots/" + encodeURIComponent(bot) + "/config", { credentials: "omit" });
+      // The widget reads a failure once it has loaded: no "unhandled rejection" meanwhile.
+      config.catch(() => {});
+      configs.set(bot, config);
+    }
+  }
+  return ready.then(() => {
+    for (const tag of snippets) {
+      const bot = tag.getAttribute("data-bot");
+      wasm_bindgen.boot(bot, new URL("../../", tag.src).href, emit, configs.get(bot), tag.getAttribute("data-locale") || "");
+      configs.set(bot, undefined);
+    }
+    wasm_bindgen.command("", "mount", undefined);
+  });
+};
+const api = (bot) => {
+  const command = (action) => (argument) => ready.then(() => wasm_bindgen.command(bot, action, argument));
+  return Object.freeze({
+    open: command("open"), close: command("close"), toggle: command("toggle"), reset: command("reset"),
+    destroy: command("destroy"), identify: command("identify"), goal: command("goal"), end: command("end"),
+    on: (event, handler) => {
+      (handlers[event] = handlers[event] || []).push((detail, from) => (!bot || from === bot) && handler(detail, from));
+    },
+  });
+};
+window.Docent = Object.freeze({ ...api(""), mount, bot: api });
+mount().catch((err) => console.error("docent: the widget could not be loaded:", err));
 })();
 "#;
 
@@ -69,7 +109,7 @@ pub(crate) struct WidgetDist {
 }
 
 /// Builds the widget into `<root>/target/widget-dist/`: bundle.js, docent_widget_bg.wasm,
-/// and a .gz of each. Returns the paths and sizes.
+/// and a .gz and .br of each. Returns the paths and sizes.
 pub(crate) fn build_widget(root: &Path) -> Result<WidgetDist> {
     ensure_wasm_target()?;
     let wasm_target_dir = root.join("target").join("wasm");
@@ -86,14 +126,21 @@ pub(crate) fn build_widget(root: &Path) -> Result<WidgetDist> {
 
     let wasm = dir.join(WASM_FILE);
     optimize(&staging.join(WASM_FILE), &wasm)?;
+    let optimized = fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
+    let (short_wasm, glue) = shorten_imports(&optimized, &glue).context("shortening the wasm's import names")?;
+    fs::write(&wasm, short_wasm).with_context(|| format!("writing {}", wasm.display()))?;
     let bundle_js = dir.join("bundle.js");
-    let loader = [LOADER_HEAD, glue.trim(), LOADER_TAIL].concat();
+    let loader = [LOADER_HEAD, &glue, LOADER_TAIL].concat();
+    // The first line is the banner; the rest ships without indentation and comment lines.
+    let (banner, code) = loader.split_once('\n').unwrap_or(("", &loader));
+    let loader = [banner, "\n", &compact_js(code)].concat();
     fs::write(&bundle_js, loader).with_context(|| format!("writing {}", bundle_js.display()))?;
 
     let mut raw_bytes = 0;
     let mut gzip_bytes = 0;
     for file in [&bundle_js, &wasm] {
         let (raw, gzipped) = gzip_copy(file)?;
+        println!("widget: {}: {raw} bytes, {gzipped} gzipped", file.display());
         raw_bytes += raw;
         gzip_bytes += gzipped;
     }
@@ -216,29 +263,23 @@ fn bindgen(wasm: &Path, staging: &Path) -> Result<String> {
 /// types (rustc's default for wasm32 since 1.82).
 const MIN_WASM_OPT: u32 = 110;
 
-/// Copies the bindgen'd wasm to `out`, through `wasm-opt -Oz` when a recent enough one is on PATH.
+/// The binaryen release installed from npm when no recent enough `wasm-opt` is on PATH.
+const NPM_BINARYEN: &str = "binaryen@132";
+
+/// Copies the bindgen'd wasm to `out` through `wasm-opt -Oz`: the one on PATH when it is
+/// binaryen [`MIN_WASM_OPT`] or newer, else npm's `binaryen` in the cache (installed when missing).
+/// Without node and npm, the wasm ships unoptimized, saying so.
 fn optimize(input: &Path, out: &Path) -> Result<()> {
-    let version = Command::new("wasm-opt")
-        .arg("--version")
-        .stderr(Stdio::null())
-        .output()
-        .ok()
-        .filter(|output| output.status.success())
-        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned());
-    let skip = match &version {
-        None => Some("wasm-opt is not on PATH".to_owned()),
-        Some(text) => match binaryen_version(text) {
-            Some(number) if number >= MIN_WASM_OPT => None,
-            _ => Some(format!("`{text}` is older than binaryen {MIN_WASM_OPT}, which this wasm needs")),
-        },
+    let wasm_opt = match find_wasm_opt() {
+        Ok(program) => program,
+        Err(reason) => {
+            println!("widget: {reason:#}; shipping the wasm without wasm-opt");
+            fs::copy(input, out).with_context(|| format!("copying the wasm to {}", out.display()))?;
+            return Ok(());
+        }
     };
-    if let Some(reason) = skip {
-        println!("widget: {reason}; shipping the wasm without wasm-opt");
-        fs::copy(input, out).with_context(|| format!("copying the wasm to {}", out.display()))?;
-        return Ok(());
-    }
-    println!("widget: wasm-opt -Oz");
-    let output = Command::new("wasm-opt")
+    println!("widget: {} -Oz", wasm_opt.display());
+    let output = Command::new(&wasm_opt)
         .arg("-Oz")
         .args(["--enable-bulk-memory", "--enable-mutable-globals", "--enable-sign-ext"])
         .args(["--enable-nontrapping-float-to-int", "--enable-reference-types", "--enable-multivalue"])
@@ -258,6 +299,55 @@ fn optimize(input: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A `wasm-opt` of binaryen [`MIN_WASM_OPT`] or newer: PATH's, else the cached npm one.
+fn find_wasm_opt() -> Result<PathBuf> {
+    let system = PathBuf::from("wasm-opt");
+    if wasm_opt_version(&system).is_some_and(|number| number >= MIN_WASM_OPT) {
+        return Ok(system);
+    }
+    let prefix = cache_dir()?.join("binaryen");
+    let cached = prefix.join("node_modules/binaryen/bin/wasm-opt");
+    if !cached.is_file() {
+        println!("widget: installing wasm-opt: npm install {NPM_BINARYEN} --prefix {}", prefix.display());
+        fs::create_dir_all(&prefix).with_context(|| format!("creating {}", prefix.display()))?;
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", NPM_BINARYEN, "--prefix"])
+            .arg(&prefix)
+            .stdout(Stdio::null())
+            .status()
+            .context("running npm (node and npm are needed for wasm-opt)")?;
+        if !status.success() {
+            bail!("npm install {NPM_BINARYEN} failed ({status})");
+        }
+    }
+    match wasm_opt_version(&cached) {
+        Some(number) if number >= MIN_WASM_OPT => Ok(cached),
+        _ => bail!("{} does not report binaryen {MIN_WASM_OPT} or newer", cached.display()),
+    }
+}
+
+/// The binaryen release of the `wasm-opt` at `program`, if it runs.
+fn wasm_opt_version(program: &Path) -> Option<u32> {
+    Command::new(program)
+        .arg("--version")
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| binaryen_version(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// Docent's cache folder: `$XDG_CACHE_HOME/docent`, else `~/.cache/docent`.
+pub(crate) fn cache_dir() -> Result<PathBuf> {
+    let cache = match std::env::var_os("XDG_CACHE_HOME").filter(|dir| !dir.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            PathBuf::from(std::env::var_os("HOME").context("neither XDG_CACHE_HOME nor HOME is set")?).join(".cache")
+        }
+    };
+    Ok(cache.join("docent"))
+}
+
 /// The release number in `wasm-opt --version` output, e.g. 116 in
 /// `wasm-opt version 116 (version_116)`.
 fn binaryen_version(text: &str) -> Option<u32> {
@@ -266,22 +356,213 @@ fn binaryen_version(text: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// Writes `{file}.gz` at the best compression. Returns the sizes of `file` and of its copy.
+/// Renames the wasm's imports to short names (`a`, `b`, … `ba`, …) in the wasm and in the glue's
+/// import object, where each appears once as a key: wasm-bindgen's names carry a 16-hex-digit
+/// hash each, which gzip cannot shrink. An import whose name is not exactly once in the glue
+/// keeps its name.
+fn shorten_imports(wasm: &[u8], glue: &str) -> Result<(Vec<u8>, String)> {
+    const IMPORT_SECTION: u8 = 2;
+    let mut glue = glue.to_owned();
+    let mut out = wasm.get(..8).context("not a wasm module")?.to_vec();
+    let mut at = 8;
+    while at < wasm.len() {
+        let start = at;
+        let id = wasm[at];
+        let (size, body_start) = leb128(wasm, at + 1)?;
+        let body = wasm.get(body_start..body_start + size).context("a section runs past the end")?;
+        at = body_start + size;
+        if id != IMPORT_SECTION {
+            out.extend_from_slice(&wasm[start..at]);
+            continue;
+        }
+        let mut section = Vec::new();
+        let (count, mut pos) = leb128(body, 0)?;
+        push_leb128(&mut section, count);
+        for index in 0..count {
+            let (module, next) = name(body, pos)?;
+            let (field, next) = name(body, next)?;
+            let desc_end = import_desc_end(body, next)?;
+            let key = [field, ":"].concat();
+            let short = short_name(index);
+            let renamed = glue.matches(&key).count() == 1;
+            if renamed {
+                glue = glue.replacen(&key, &[short.as_str(), ":"].concat(), 1);
+            }
+            for text in [module, if renamed { short.as_str() } else { field }] {
+                push_leb128(&mut section, text.len());
+                section.extend_from_slice(text.as_bytes());
+            }
+            section.extend_from_slice(&body[next..desc_end]);
+            pos = desc_end;
+        }
+        out.push(IMPORT_SECTION);
+        push_leb128(&mut out, section.len());
+        out.extend_from_slice(&section);
+    }
+    Ok((out, glue))
+}
+
+/// `a` … `z`, `A` … `Z`, then two letters and more: a JS identifier and a wasm name.
+fn short_name(mut index: usize) -> String {
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut name = vec![LETTERS[index % LETTERS.len()]];
+    index /= LETTERS.len();
+    while index > 0 {
+        name.push(LETTERS[index % LETTERS.len()]);
+        index /= LETTERS.len();
+    }
+    String::from_utf8_lossy(&name).into_owned()
+}
+
+/// A name (LEB128 length, UTF-8 bytes) at `at`, and the position after it.
+fn name(bytes: &[u8], at: usize) -> Result<(&str, usize)> {
+    let (len, start) = leb128(bytes, at)?;
+    let text = bytes.get(start..start + len).context("a name runs past the end")?;
+    Ok((std::str::from_utf8(text).context("a name is not UTF-8")?, start + len))
+}
+
+/// Where the import description starting at `at` (kind byte, then its fields) ends.
+fn import_desc_end(bytes: &[u8], at: usize) -> Result<usize> {
+    let kind = *bytes.get(at).context("an import has no kind")?;
+    let limits_end = |at: usize| -> Result<usize> {
+        let flags = *bytes.get(at).context("limits without flags")?;
+        let (_, after_min) = leb128(bytes, at + 1)?;
+        if flags & 1 == 1 { Ok(leb128(bytes, after_min)?.1) } else { Ok(after_min) }
+    };
+    match kind {
+        0x00 => Ok(leb128(bytes, at + 1)?.1),
+        0x01 => limits_end(at + 2),
+        0x02 => limits_end(at + 1),
+        0x03 => Ok(at + 3),
+        0x04 => Ok(leb128(bytes, at + 2)?.1),
+        other => bail!("unknown import kind {other:#x}"),
+    }
+}
+
+/// An unsigned LEB128 number at `at`, and the position after it.
+fn leb128(bytes: &[u8], mut at: usize) -> Result<(usize, usize)> {
+    let mut value = 0usize;
+    let mut shift = 0;
+    loop {
+        let byte = *bytes.get(at).context("a number runs past the end")?;
+        at += 1;
+        value |= usize::from(byte & 0x7f).checked_shl(shift).context("a number is too large")?;
+        if byte & 0x80 == 0 {
+            return Ok((value, at));
+        }
+        shift += 7;
+    }
+}
+
+fn push_leb128(out: &mut Vec<u8>, mut value: usize) {
+    loop {
+        let byte = u8::try_from(value & 0x7f).unwrap_or(0);
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// bundle.js without its indentation, blank lines and comment lines: a sixth of its gzip
+/// size. Safe for the loader and wasm-bindgen's glue, which have no multi-line string.
+fn compact_js(glue: &str) -> String {
+    let mut compact = String::with_capacity(glue.len());
+    let mut in_comment = false;
+    for line in glue.lines().map(str::trim) {
+        if in_comment || line.starts_with("/*") {
+            in_comment = !line.contains("*/");
+        } else if !line.is_empty() && !line.starts_with("//") {
+            compact.push_str(line);
+            compact.push('\n');
+        }
+    }
+    compact
+}
+
+/// Writes `{file}.gz` and `{file}.br` at the best compression, for the gateway to serve as they
+/// are. Returns the sizes of `file` and of its gzip copy.
 fn gzip_copy(file: &Path) -> Result<(u64, u64)> {
     let bytes = fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
     encoder.write_all(&bytes).context("gzip")?;
     let gzipped = encoder.finish().context("gzip")?;
-    let mut name = file.as_os_str().to_owned();
-    name.push(".gz");
-    let gz = PathBuf::from(name);
+    let sibling = |extension: &str| {
+        let mut name = file.as_os_str().to_owned();
+        name.push(extension);
+        PathBuf::from(name)
+    };
+    let gz = sibling(".gz");
     fs::write(&gz, &gzipped).with_context(|| format!("writing {}", gz.display()))?;
+    let br = sibling(".br");
+    fs::write(&br, brotli_compress(&bytes)?).with_context(|| format!("writing {}", br.display()))?;
     Ok((bytes.len() as u64, gzipped.len() as u64))
+}
+
+/// Brotli at quality 11 with a 4 MiB window: slow to write, once per build; fast to read.
+fn brotli_compress(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut compressed = Vec::new();
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut compressed, 64 * 1024, 11, 22);
+        writer.write_all(bytes).context("brotli")?;
+        writer.flush().context("brotli")?;
+    }
+    Ok(compressed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compacts_the_glue_without_changing_its_code() {
+        let glue = "let a = 1;\n    /**\n     * Docs with `code`.\n     */\n    // a note\n\n    f(a); /* inline */\n";
+        assert_eq!(compact_js(glue), "let a = 1;\nf(a); /* inline */\n");
+    }
+
+    #[test]
+    fn short_names_are_unique_identifiers() {
+        let names: Vec<String> = (0..3000).map(short_name).collect();
+        assert_eq!(&names[..3], ["a", "b", "c"]);
+        assert_eq!(names[52], "ab");
+        let unique: std::collections::HashSet<&String> = names.iter().collect();
+        assert_eq!(unique.len(), names.len());
+    }
+
+    #[test]
+    fn shortens_import_names_in_the_wasm_and_the_glue() {
+        // (import "m" "__wbg_f_0123" (func 0)) and (import "m" "kept" (func 0)), then a custom section.
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        let mut section = vec![2];
+        for field in ["__wbg_f_0123", "kept"] {
+            section.extend([1, b'm', u8::try_from(field.len()).unwrap()]);
+            section.extend(field.as_bytes());
+            section.extend([0x00, 0x00]);
+        }
+        wasm.extend([2, u8::try_from(section.len()).unwrap()]);
+        wasm.extend(&section);
+        wasm.extend([0, 3, 1, b'x', 7]);
+        let glue = "const i = { __wbg_f_0123: function() {}, kept: 1, other: { kept: 2 } };";
+        let (short, glue) = shorten_imports(&wasm, glue).unwrap();
+        assert_eq!(glue, "const i = { a: function() {}, kept: 1, other: { kept: 2 } };");
+        let mut expected = b"\0asm\x01\0\0\0".to_vec();
+        expected.extend([2, 16, 2, 1, b'm', 1, b'a', 0, 0, 1, b'm', 4]);
+        expected.extend(b"kept");
+        expected.extend([0, 0, 0, 3, 1, b'x', 7]);
+        assert_eq!(short, expected);
+    }
+
+    #[test]
+    fn brotli_copies_decompress_to_the_original() {
+        let original = b"const a = 1; const b = 2; const a = 1; const b = 2;".repeat(50);
+        let compressed = brotli_compress(&original).unwrap();
+        assert!(compressed.len() < original.len() / 10, "{} bytes", compressed.len());
+        let mut restored = Vec::new();
+        brotli::BrotliDecompress(&mut &compressed[..], &mut restored).unwrap();
+        assert_eq!(restored, original);
+    }
 
     #[test]
     fn reads_binaryen_release_numbers() {

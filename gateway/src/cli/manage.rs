@@ -21,6 +21,12 @@ fn print_keys(label: &str, changes: &Changes) {
 fn print_check(report: &CheckReport) {
     println!("{}: {}", report.bot, report.state.label());
     println!("  knowledge: {} files, {} Q&As, {} bytes", report.files, report.qa_pairs, report.knowledge_bytes);
+    for (page, items) in &report.faq_items {
+        match items {
+            0 => println!("  knowledge/{page}: no FAQ markup recognised; read as text"),
+            _ => println!("  knowledge/{page}: {items} Q&A items from its FAQ markup"),
+        }
+    }
     match (report.live, report.trained) {
         (Some(live), _) => println!("  live generation: {live}"),
         (None, _) => println!("  never deployed"),

@@ -1,7 +1,10 @@
 //! The `docent` subcommands that manage bots: arguments shared by all of them, and opening the lifecycle.
 
 pub(crate) mod debug;
+pub(crate) mod demo_data;
+pub(crate) mod doctor;
 pub(crate) mod kb;
+pub(crate) mod logs;
 pub(crate) mod manage;
 pub(crate) mod settings;
 
@@ -68,6 +71,13 @@ pub(crate) enum AccessCommand {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Make the secret your website's backend signs staff tokens with (JWT HS256), printed
+    /// once; a new one replaces the old.
+    SiteSecret {
+        /// Remove the secret instead: site-signed tokens stop working.
+        #[arg(long)]
+        remove: bool,
     },
 }
 

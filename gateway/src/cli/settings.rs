@@ -37,6 +37,15 @@ pub(crate) fn access(env: &Env, bot: &str, command: AccessCommand) -> anyhow::Re
             lifecycle.set_password(bot, Some(password), &actor)?;
             println!("{bot}: password set (stored as an argon2id hash)");
         }
+        AccessCommand::SiteSecret { remove: true } => {
+            lifecycle.remove_site_secret(bot, &actor)?;
+            println!("{bot}: site secret removed");
+        }
+        AccessCommand::SiteSecret { remove: false } => {
+            let secret = lifecycle.create_site_secret(bot, &actor)?;
+            eprintln!("site secret for {bot} (shown once; keep it on your server, never in a page):");
+            println!("{secret}");
+        }
         AccessCommand::Token { command: TokenCommand::Create { name, expires } } => {
             let expires = expires.map(|text| parse_time("--expires", &text)).transpose()?;
             let token = lifecycle.create_token(bot, &name, expires, &actor)?;

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::body::{bearer_token, read_json};
 use super::events::event_stream;
-use super::respond::{error_response, json, no_store};
+use super::respond::{error_response, json, method_not_allowed, no_store};
 use super::{AppState, HttpResponse};
 use crate::error::ApiError;
 
@@ -63,7 +63,7 @@ pub(super) fn actor(admin: &AdminToken) -> String {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RollbackRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     to: Option<u64>,
 }
 
@@ -106,12 +106,22 @@ struct TokenRequest {
 #[serde(deny_unknown_fields)]
 struct PlanRequest {
     name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     messages_per_month: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     storage_bytes: Option<u64>,
     #[serde(default)]
     expires_at: Option<String>,
+}
+
+/// A count that JSON may write as `97` or `97.0`: both are the same integer.
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else { return Ok(None) };
+    let exact = number.as_u64().or_else(|| {
+        // Below 2^53 a float holds every integer exactly.
+        number.as_f64().filter(|n| *n >= 0.0 && n.fract() == 0.0 && *n < 9_007_199_254_740_992.0).map(|n| n as u64)
+    });
+    exact.map(Some).ok_or_else(|| serde::de::Error::custom(format!("{number} is not a whole number of 0 or more")))
 }
 
 /// Parses a time as the CLI does, naming the problem.
@@ -143,10 +153,17 @@ where
                 .collect();
             Ok(json(StatusCode::OK, &visible))
         }
+        (_, ["bots"]) => Ok(method_not_allowed(&method, "GET")),
         (_, ["bots", bot, rest @ ..]) => {
             if !may_manage(&admin, bot) {
                 return Err(ApiError::new(ErrorCode::Forbidden, format!("this admin token may not manage \"{bot}\"")));
             }
+            let Some(allowed) = allowed_methods(rest) else { return Err(ApiError::not_found()) };
+            if !allowed.split(", ").any(|allowed| allowed == method.as_str()) {
+                return Ok(method_not_allowed(&method, allowed));
+            }
+            let known = (*bot).to_owned();
+            blocking(lifecycle, move |lifecycle| lifecycle.require_bot(&known)).await?;
             bot_route(state, request, bot, rest, &admin).await
         }
         _ => Err(ApiError::not_found()),
@@ -285,10 +302,7 @@ where
             blocking(lifecycle, move |lifecycle| lifecycle.set_plan(&bot, None, &actor)).await?;
             Ok(json(StatusCode::OK, &serde_json::json!({ "plan": "removed" })))
         }
-        (method, path) if is_bot_endpoint(path) => {
-            Err(ApiError::new(ErrorCode::MethodNotAllowed, format!("{method} is not used on this route")))
-        }
-        _ => Err(ApiError::not_found()),
+        (method, path) => Err(ApiError::internal(&format!("{method} {path:?} passed the method check unrouted"))),
     }
 }
 
@@ -320,14 +334,19 @@ pub(super) fn deploy(lifecycle: &Arc<Lifecycle>, bot: String, actor: String) -> 
     response
 }
 
-/// Whether `path` (below `/v1/admin/bots/{bot}`) is a route, whatever the method.
-fn is_bot_endpoint(path: &[&str]) -> bool {
-    matches!(
-        path,
-        [] | ["check" | "integration" | "deploys" | "schedules" | "rollback" | "activate" | "deactivate"]
-            | ["visibility" | "password" | "tokens" | "plan"]
-            | ["tokens", _]
-    )
+/// The methods of each route below `/v1/admin/bots/{bot}`, as the `Allow` header lists them;
+/// `None` for a path that is no route.
+fn allowed_methods(path: &[&str]) -> Option<&'static str> {
+    Some(match path {
+        [] | ["check" | "integration"] => "GET",
+        ["deploys" | "schedules" | "tokens"] => "GET, POST",
+        ["rollback" | "activate" | "deactivate"] => "POST",
+        ["visibility"] => "PUT",
+        ["password"] => "PUT, DELETE",
+        ["plan"] => "GET, PUT, DELETE",
+        ["tokens", _] => "DELETE",
+        _ => return None,
+    })
 }
 
 /// Runs lifecycle work on the blocking pool, mapping its errors to API errors.

@@ -1,4 +1,4 @@
-//! Reading requests: bounded JSON bodies with precise errors, and bearer tokens.
+//! Reading requests: bounded JSON bodies (in size and in time) with precise errors, and bearer tokens.
 
 use bytes::Bytes;
 use docent_protocol::ErrorCode;
@@ -9,6 +9,7 @@ use hyper::header::{self, HeaderMap};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::server::BodyReadTimeout;
 
 /// The largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -37,7 +38,9 @@ where
         return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as application/json"));
     }
     let body = Limited::new(request.into_body(), MAX_BODY_BYTES).collect().await.map_err(|err| {
-        if err.downcast_ref::<LengthLimitError>().is_some() {
+        if err.downcast_ref::<BodyReadTimeout>().is_some() {
+            ApiError::new(ErrorCode::RequestTimeout, BodyReadTimeout.to_string())
+        } else if err.downcast_ref::<LengthLimitError>().is_some() {
             ApiError::new(ErrorCode::PayloadTooLarge, format!("the body is larger than {MAX_BODY_BYTES} bytes"))
         } else {
             ApiError::invalid_request("cannot read the request body")

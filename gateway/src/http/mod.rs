@@ -6,11 +6,14 @@
 
 mod admin_api;
 mod body;
+pub mod client;
 mod console;
 mod cors;
 mod events;
+pub mod limits;
 mod public_api;
 mod respond;
+mod widget_events;
 mod widget_files;
 
 use std::net::IpAddr;
@@ -21,19 +24,22 @@ use bytes::Bytes;
 use docent_lifecycle::Lifecycle;
 use docent_protocol::ErrorCode;
 use hyper::body::Body;
-use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 
 pub use body::MAX_BODY_BYTES;
 pub use respond::{HttpResponse, ResponseBody, error_response, full_body};
 
 use crate::assets::WidgetAssets;
-use crate::auth::{Sessions, SignInAttempts};
+use crate::auth::{self, PasswordChecks};
 use crate::demo_page;
 use crate::error::{ApiError, truncate};
 use crate::live::LiveBots;
+use crate::recorder::Recorder;
+use client::ClientAddress;
 use console::ConsoleSessions;
 use cors::allow_any_origin;
+use limits::Limits;
 use public_api::bot_api;
 use respond::{json, no_store};
 use widget_files::widget_asset;
@@ -44,26 +50,38 @@ pub struct AppState {
     pub live: Arc<LiveBots>,
     pub lifecycle: Arc<Lifecycle>,
     pub assets: WidgetAssets,
-    pub sessions: Sessions,
-    pub sign_in_attempts: SignInAttempts,
+    /// Argon2 sign-in checks, bounded and off the runtime's pools.
+    pub password_checks: PasswordChecks,
+    /// The sign-in brake and chat rate limits.
+    pub limits: Limits,
     pub console_sessions: ConsoleSessions,
-    /// Behind a CDN or proxy: the header whose last address is the visitor's.
-    pub client_ip_header: Option<HeaderName>,
+    /// How the client's address is found behind proxies.
+    pub client_address: ClientAddress,
+    /// Events and operational records, written to the store off the request path.
+    pub recorder: Recorder,
+    /// Whether the console's site check and import may fetch private and loopback addresses.
+    pub fetch_private: bool,
 }
 
 impl AppState {
     pub fn new(live: Arc<LiveBots>, lifecycle: Arc<Lifecycle>, assets: WidgetAssets) -> AppState {
         AppState {
+            recorder: Recorder::start(Arc::clone(&lifecycle)),
             live,
             lifecycle,
             assets,
-            sessions: Sessions::default(),
-            sign_in_attempts: SignInAttempts::default(),
+            password_checks: PasswordChecks::for_this_machine(),
+            limits: Limits::default(),
             console_sessions: ConsoleSessions::default(),
-            client_ip_header: None,
+            client_address: ClientAddress::default(),
+            fetch_private: false,
         }
     }
 }
+
+/// The header that names each response, so a client's report can be found in the log. It is
+/// always generated here; one sent by the client is not used.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Answers one request that arrived from the socket address `peer`.
 pub async fn handle<B>(state: &AppState, request: Request<B>, peer: IpAddr) -> HttpResponse
@@ -72,14 +90,23 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let started = Instant::now();
+    let request_id = auth::random_hex::<8>().unwrap_or_default();
     let method = request.method().clone();
     let path = truncate(request.uri().path(), 200);
-    let client = client_address(state.client_ip_header.as_ref(), request.headers(), peer);
+    let bot = path.strip_prefix("/v1/bots/").and_then(|rest| rest.split('/').next()).unwrap_or_default().to_owned();
+    let client = state.client_address.resolve(request.headers(), peer);
     let mut response = route(state, request, client).await;
-    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert(REQUEST_ID, value);
+    }
     tracing::info!(
+        request_id,
         %method,
         %path,
+        bot,
+        client = %state.client_address.for_log(client),
         status = response.status().as_u16(),
         micros = started.elapsed().as_micros() as u64,
         "request"
@@ -97,7 +124,10 @@ where
     let method = request.method();
     match segments.as_slice() {
         ["healthz"] if is_read(method) => {
-            let mut response = json(StatusCode::OK, &serde_json::json!({"status": "ok"}));
+            // 200 while the process answers; bots it cannot serve are listed, not a failure.
+            let degraded: Vec<String> = state.live.problems().into_keys().collect();
+            let status = if degraded.is_empty() { "ok" } else { "degraded" };
+            let mut response = json(StatusCode::OK, &serde_json::json!({"status": status, "degraded": degraded}));
             allow_any_origin(&mut response);
             no_store(&mut response);
             response
@@ -107,7 +137,12 @@ where
             Some(bot) => demo_page::render(&bot.config),
             None => error_response(&ApiError::bot_not_found(bot)),
         },
-        ["v1", "bots", bot, endpoint] => bot_api(state, request, bot, endpoint, client).await,
+        ["v1", "bots", bot, "events"] => widget_events::events(state, request, bot, client).await,
+        ["v1", "bots", bot, endpoint] => {
+            let response = bot_api(state, request, bot, endpoint, client).await;
+            state.live.get(bot).inspect(|live| state.recorder.failed_request(live, endpoint, response.status()));
+            response
+        }
         ["v1", "admin", rest @ ..] => admin_api::route(state, request, rest).await,
         ["admin", rest @ ..] => console::route(state, request, rest, client).await,
         ["healthz"] | ["widget", _, _] | ["demo", _] => {
@@ -119,44 +154,16 @@ where
     }
 }
 
-/// The visitor's address: the socket peer, or behind a proxy the last address
-/// in the configured header (the one the proxy itself appended; earlier
-/// entries come from the client and can be forged).
-fn client_address(header: Option<&HeaderName>, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
-    header
-        .and_then(|name| headers.get_all(name).iter().next_back())
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.rsplit(',').next())
-        .and_then(|last| last.trim().parse().ok())
-        .unwrap_or(peer)
-}
-
 fn is_read(method: &Method) -> bool {
     method == Method::GET || method == Method::HEAD
 }
 
 /// A header map for unit tests.
 #[cfg(test)]
-fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-    let mut map = HeaderMap::new();
+fn headers(pairs: &[(&'static str, &str)]) -> hyper::header::HeaderMap {
+    let mut map = hyper::header::HeaderMap::new();
     for (name, value) in pairs {
         map.append(*name, HeaderValue::from_str(value).unwrap());
     }
     map
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_client_address_comes_from_the_proxy_header_only_when_configured() {
-        let peer: IpAddr = "10.0.0.1".parse().unwrap();
-        let forwarded = headers(&[("x-forwarded-for", "203.0.113.9, 198.51.100.7")]);
-        let name = HeaderName::from_static("x-forwarded-for");
-        assert_eq!(client_address(None, &forwarded, peer), peer);
-        assert_eq!(client_address(Some(&name), &forwarded, peer), "198.51.100.7".parse::<IpAddr>().unwrap());
-        assert_eq!(client_address(Some(&name), &headers(&[("x-forwarded-for", "nonsense")]), peer), peer);
-        assert_eq!(client_address(Some(&name), &headers(&[]), peer), peer);
-    }
 }

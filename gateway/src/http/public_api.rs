@@ -1,8 +1,9 @@
 //! `/v1/bots/{bot}/…`: the widget's API — config, messages and staff sign-in.
 //!
 //! Order of checks: the bot must exist, then the page's origin must be allowed
-//! (CORS), then an internal bot needs a valid bearer token, and only then is the
-//! body read. A refused origin learns nothing else.
+//! (CORS), then an internal bot needs a valid bearer token, then the rate limit or
+//! sign-in brake counts the request, and only then is the body read. A refused origin
+//! learns nothing else. Every response, refusals included, is `no-store` and varies by `Origin`.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -12,18 +13,21 @@ use docent_protocol::{
     ErrorCode, MAX_MESSAGE_CHARS, MessageReply, MessageRequest, SessionGrant, SessionRequest, Visibility, WidgetConfig,
 };
 use hyper::body::Body;
-use hyper::{Method, Request, StatusCode};
+use hyper::header::{self, HeaderMap};
+use hyper::{Method, Request, Response, StatusCode};
 
 use super::body::{bearer_token, read_json};
-use super::cors::{allow_any_origin, check_origin, preflight, vary_on_origin, with_cors};
-use super::respond::{error_response, json, no_store};
+use super::client::ClientKey;
+use super::cors::{Cors, allow_any_origin, check_origin, preflight_answer, with_cors};
+use super::respond::{error_response, full_body, json, method_not_allowed, no_store};
 use super::{AppState, HttpResponse};
 use crate::auth;
-use crate::error::ApiError;
+use crate::error::{ApiError, truncate};
 use crate::live::ServedBot;
+use crate::recorder::Question;
 use docent_lifecycle::reply::reply;
 use docent_lifecycle::when::now;
-use docent_store::Quota;
+use docent_store::{Quota, Session};
 
 /// The longest password accepted, so argon2 never hashes megabytes.
 const MAX_PASSWORD_BYTES: usize = 1024;
@@ -41,42 +45,53 @@ where
 {
     let Some(bot) = state.live.get(bot_id) else {
         // Nothing to protect: let any page read that the id is wrong.
-        let mut response = error_response(&ApiError::bot_not_found(bot_id));
+        let mut response = refusal(&ApiError::bot_not_found(bot_id));
         allow_any_origin(&mut response);
-        no_store(&mut response);
-        return response;
+        return marked(response, &Cors::SameOrigin);
     };
     let cors = match check_origin(&bot.config, request.headers()) {
         Ok(cors) => cors,
-        Err(err) => {
-            let mut response = error_response(&err);
-            vary_on_origin(&mut response);
-            no_store(&mut response);
-            return response;
-        }
+        Err(err) => return marked(refusal(&err), &Cors::SameOrigin),
     };
-    let allowed_method = match endpoint {
-        "config" => Method::GET,
-        "messages" | "sessions" => Method::POST,
-        _ => return with_cors(error_response(&ApiError::not_found()), &cors),
+    let allowed = match endpoint {
+        "config" => "GET, OPTIONS",
+        "messages" => "POST, OPTIONS",
+        "sessions" => "POST, DELETE, OPTIONS",
+        _ => return marked(refusal(&ApiError::not_found()), &cors),
     };
     let method = request.method().clone();
-    let result = if method == Method::OPTIONS {
-        return preflight(&cors, &allowed_method);
-    } else if method != allowed_method {
-        Err(ApiError::new(ErrorCode::MethodNotAllowed, format!("use {allowed_method} on {endpoint}")))
-    } else if !bot.is_active_at(now()) {
+    if method == Method::OPTIONS {
+        return marked(preflight_answer(allowed), &cors);
+    }
+    if !allowed.split(", ").any(|name| name == method.as_str()) {
+        return marked(method_not_allowed(&method, allowed), &cors);
+    }
+    let result = if !bot.is_active_at(now()) {
         Err(ApiError::new(ErrorCode::BotOffline, format!("bot \"{}\" is offline", bot.id())))
     } else {
-        match endpoint {
-            "config" => Ok(json(StatusCode::OK, &widget_config(&bot))),
-            "messages" => messages(state, &bot, request).await,
-            _ => sign_in(state, &bot, request, client).await,
+        match (endpoint, method) {
+            ("config", _) => Ok(json(StatusCode::OK, &widget_config(&bot))),
+            ("messages", _) => messages(state, &bot, request, ClientKey::of(client)).await,
+            (_, Method::DELETE) => sign_out(state, &bot, request.headers()).await,
+            _ => sign_in(state, &bot, request, ClientKey::of(client)).await,
         }
     };
-    let mut response = result.unwrap_or_else(|err| error_response(&err));
+    marked(result.unwrap_or_else(|err| refusal(&err)), &cors)
+}
+
+/// Every bot API response, refusals included: never cached, and varying by `Origin`.
+fn marked(mut response: HttpResponse, cors: &Cors) -> HttpResponse {
     no_store(&mut response);
-    with_cors(response, &cors)
+    with_cors(response, cors)
+}
+
+/// An error response, with `Retry-After` when the error says when to come back.
+fn refusal(err: &ApiError) -> HttpResponse {
+    let mut response = error_response(err);
+    if let Some(seconds) = err.retry_after_header() {
+        response.headers_mut().insert(header::RETRY_AFTER, seconds);
+    }
+    response
 }
 
 fn widget_config(bot: &ServedBot) -> WidgetConfig {
@@ -90,7 +105,12 @@ fn widget_config(bot: &ServedBot) -> WidgetConfig {
     }
 }
 
-async fn messages<B>(state: &AppState, bot: &Arc<ServedBot>, request: Request<B>) -> Result<HttpResponse, ApiError>
+async fn messages<B>(
+    state: &AppState,
+    bot: &Arc<ServedBot>,
+    request: Request<B>,
+    client: ClientKey,
+) -> Result<HttpResponse, ApiError>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -99,10 +119,13 @@ where
         let token = bearer_token(request.headers()).ok_or_else(|| {
             ApiError::new(ErrorCode::Unauthorized, "this bot is for staff: sign in or send an access token")
         })?;
-        if !auth::is_authorized(&state.sessions, bot.id(), &bot.state.access.tokens, token, now()) {
+        if !auth::is_access_token(bot.id(), &bot.state.access.tokens, token, now())
+            && session_of(state, bot.id(), token).await?.is_none()
+        {
             return Err(ApiError::new(ErrorCode::Unauthorized, "the token is invalid or has expired"));
         }
     }
+    state.limits.message_from(client)?;
     let message: MessageRequest = read_json(request).await?;
     let text = message.text.trim().to_owned();
     if text.is_empty() {
@@ -114,6 +137,7 @@ where
             "field `text` has {chars} characters; the limit is {MAX_MESSAGE_CHARS}"
         )));
     }
+    let question = Question::asked(&text, message.conversation_id.is_none());
     let conversation_id = match message.conversation_id {
         Some(id) if is_valid_conversation_id(&id) => id,
         Some(_) => {
@@ -123,6 +147,7 @@ where
         }
         None => format!("c_{}", auth::random_hex::<16>().map_err(|err| ApiError::internal(&err))?),
     };
+    state.limits.message_in(bot.id(), &conversation_id)?;
     let (lifecycle, answering) = (Arc::clone(&state.lifecycle), Arc::clone(bot));
     let reply = tokio::task::spawn_blocking(move || {
         match lifecycle.consume_message(answering.id(), now()).map_err(|err| ApiError::internal(&err))? {
@@ -142,44 +167,97 @@ where
     .await
     .map_err(|err| ApiError::internal(&err))??;
     tracing::info!(bot = %bot.id(), generation = bot.generation, kind = ?reply.kind, chars, "answered");
+    state.recorder.exchange(bot, &conversation_id, question, &reply, &client);
     Ok(json(StatusCode::OK, &MessageReply { conversation_id, reply }))
 }
 
+/// The unexpired session of `bot` that `token` opens, read from the store so that a sign-out
+/// on any gateway counts at once.
+async fn session_of(state: &AppState, bot: &str, token: &str) -> Result<Option<Session>, ApiError> {
+    let (lifecycle, bot, digest) =
+        (Arc::clone(&state.lifecycle), bot.to_owned(), auth::hex(&auth::token_digest(token)));
+    let session = tokio::task::spawn_blocking(move || lifecycle.session(&digest, now()))
+        .await
+        .map_err(|err| ApiError::internal(&err))?
+        .map_err(|err| ApiError::internal(&err))?;
+    Ok(session.filter(|session| session.bot == bot))
+}
+
+/// `POST …/sessions`: a password or a site-signed token for a session token. The brake
+/// counts the attempt before the body is read, and argon2 runs only within its permits.
 async fn sign_in<B>(
     state: &AppState,
     bot: &ServedBot,
     request: Request<B>,
-    client: IpAddr,
+    client: ClientKey,
 ) -> Result<HttpResponse, ApiError>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let id = bot.id();
-    let Some(hash) = bot.state.access.password_hash.clone() else {
-        return Err(ApiError::invalid_request(match bot.visibility() {
-            Visibility::Public => format!("bot \"{id}\" is public and needs no sign-in"),
-            Visibility::Internal => format!("bot \"{id}\" accepts access tokens only"),
-        }));
+    if bot.visibility() == Visibility::Public {
+        return Err(ApiError::invalid_request(format!("bot \"{id}\" is public and needs no sign-in")));
+    }
+    state.limits.sign_in(id, client)?;
+    let subject = match read_json(request).await? {
+        SessionRequest { password: Some(password), site_token: None } => {
+            let Some(hash) = bot.state.access.password_hash.clone() else {
+                return Err(ApiError::invalid_request(format!("bot \"{id}\" has no staff password")));
+            };
+            if password.len() > MAX_PASSWORD_BYTES {
+                return Err(ApiError::invalid_request(format!(
+                    "field `password` is longer than {MAX_PASSWORD_BYTES} bytes"
+                )));
+            }
+            if !state.password_checks.verify(hash, password).await? {
+                tracing::warn!(bot = %id, ?client, "failed sign-in");
+                return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong password"));
+            }
+            "(password)".to_owned()
+        }
+        SessionRequest { password: None, site_token: Some(token) } => {
+            let lifecycle = Arc::clone(&state.lifecycle);
+            let bot_id = id.to_owned();
+            let secret = tokio::task::spawn_blocking(move || lifecycle.site_secret(&bot_id))
+                .await
+                .map_err(|err| ApiError::internal(&err))?
+                .map_err(|err| ApiError::internal(&err))?
+                .ok_or_else(|| ApiError::invalid_request(format!("bot \"{id}\" has no site secret")))?;
+            auth::verify_site_token(&secret, id, &token, now())?
+        }
+        _ => return Err(ApiError::invalid_request("send exactly one of the fields `password` and `site_token`")),
     };
-    if !state.sign_in_attempts.may_try(id, client) {
-        return Err(ApiError::new(ErrorCode::TooManyAttempts, "too many failed sign-ins; try again in a few minutes"));
-    }
-    let SessionRequest { password } = read_json(request).await?;
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(ApiError::invalid_request(format!("field `password` is longer than {MAX_PASSWORD_BYTES} bytes")));
-    }
-    let matches = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &password))
+    let token = auth::new_token().map_err(|err| ApiError::internal(&err))?;
+    let started = now();
+    let session = Session {
+        digest: auth::hex(&auth::token_digest(&token)),
+        bot: id.to_owned(),
+        created_at: started,
+        expires_at: started + auth::SESSION_TTL.as_secs() as i64,
+    };
+    let lifecycle = Arc::clone(&state.lifecycle);
+    tokio::task::spawn_blocking(move || lifecycle.add_session(&session))
         .await
+        .map_err(|err| ApiError::internal(&err))?
         .map_err(|err| ApiError::internal(&err))?;
-    if !matches {
-        state.sign_in_attempts.record_failure(id, client);
-        tracing::warn!(bot = %id, %client, "failed sign-in");
-        return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong password"));
-    }
-    state.sign_in_attempts.record_success(id, client);
-    let token = state.sessions.start(id).map_err(|err| ApiError::internal(&err))?;
+    tracing::info!(bot = %id, subject = %truncate(&subject, 64), "staff sign-in");
     Ok(json(StatusCode::OK, &SessionGrant { token, expires_in: auth::SESSION_TTL.as_secs() }))
+}
+
+/// `DELETE …/sessions` with the session's bearer token: sign-out, on every gateway at once.
+async fn sign_out(state: &AppState, bot: &ServedBot, headers: &HeaderMap) -> Result<HttpResponse, ApiError> {
+    let unauthorized = || ApiError::new(ErrorCode::Unauthorized, "send the session's token as a bearer token");
+    let token = bearer_token(headers).ok_or_else(unauthorized)?;
+    let session = session_of(state, bot.id(), token).await?.ok_or_else(unauthorized)?;
+    let lifecycle = Arc::clone(&state.lifecycle);
+    tokio::task::spawn_blocking(move || lifecycle.end_session(&session.digest))
+        .await
+        .map_err(|err| ApiError::internal(&err))?
+        .map_err(|err| ApiError::internal(&err))?;
+    let mut response = Response::new(full_body(Bytes::new()));
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    Ok(response)
 }
 
 fn is_valid_conversation_id(id: &str) -> bool {

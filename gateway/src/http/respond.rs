@@ -39,6 +39,14 @@ pub fn error_response(err: &ApiError) -> HttpResponse {
     response
 }
 
+/// 405 with the `Allow` header listing the route's methods, as RFC 9110 asks.
+pub(super) fn method_not_allowed(method: &hyper::Method, allowed: &'static str) -> HttpResponse {
+    let mut response =
+        error_response(&ApiError::new(ErrorCode::MethodNotAllowed, format!("{method} is not used on this route")));
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allowed));
+    response
+}
+
 pub(super) fn no_store(response: &mut HttpResponse) {
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }

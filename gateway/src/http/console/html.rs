@@ -20,7 +20,7 @@ pub(super) fn page(title: &str, signed_in_as: Option<(&str, &str)>, body: &str) 
     if let Some((name, csrf)) = signed_in_as {
         let _ = write!(
             html,
-            "<span class=\"muted\">signed in as {}</span>\
+            "<a href=\"/admin/logs\">Logs</a><span class=\"muted\">signed in as {}</span>\
              <form method=\"post\" action=\"/admin/sign-out\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
              <button>Sign out</button></form>",
             escape(name),

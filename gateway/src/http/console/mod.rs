@@ -6,14 +6,18 @@
 //! API do. Pages are served under a strict CSP: scripts and styles from this gateway only.
 
 mod html;
+mod monitoring;
 mod pages;
 mod session;
+mod site;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
-use docent_lifecycle::store::{AdminToken, Plan};
+use docent_lifecycle::store::{AdminToken, LogLevel, Plan};
 use docent_lifecycle::when::{self, now};
 use docent_protocol::{ErrorCode, Visibility};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -24,9 +28,12 @@ use hyper::{Method, Request, Response, StatusCode};
 pub(super) use session::ConsoleSessions;
 
 use super::admin_api::{actor, blocking, may_manage};
+use super::client::ClientKey;
 use super::respond::full_body;
 use super::{AppState, HttpResponse, MAX_BODY_BYTES};
 use crate::error::ApiError;
+use crate::fetch::FetchLimits;
+use crate::import::ImportOptions;
 pub(super) use pages::describe;
 use session::{ConsoleSession, clear_cookie, same_secret, set_cookie};
 
@@ -83,6 +90,8 @@ where
                 Ok(html(StatusCode::OK, pages::bots(&me, &visible)))
             }
             ["bots", bot] => bot_page(state, &me, &admin, bot, pages::Notice::from_query(request.uri().query())).await,
+            ["bots", bot, "analytics"] => monitoring::analytics(state, &me, &admin, bot, request.uri().query()).await,
+            ["logs"] => monitoring::logs(state, &me, &admin, request.uri().query()).await,
             _ => Err(ApiError::not_found()),
         };
     }
@@ -223,8 +232,37 @@ async fn bot_action(
             blocking(lifecycle, move |lifecycle| lifecycle.set_plan(&id, Some(&plan), &actor)).await?;
             "plan-set"
         }
+        "check-site" => {
+            let url = field("url").ok_or_else(|| ApiError::invalid_request("give the page's address"))?;
+            let limits = FetchLimits { allow_private: state.fetch_private, ..FetchLimits::default() };
+            let report = crate::doctor::diagnose(&url, Some(Arc::clone(lifecycle)), limits).await;
+            return page_with(state, me, bot, pages::Notice::SiteCheck(report)).await;
+        }
+        "import" => {
+            let url = field("url").ok_or_else(|| ApiError::invalid_request("give the site's address"))?;
+            let options = ImportOptions {
+                start: url.clone(),
+                max_pages: site::CONSOLE_IMPORT_PAGES,
+                depth: 3,
+                include: Vec::new(),
+                exclude: Vec::new(),
+                delay: Duration::from_millis(200),
+                limits: FetchLimits { allow_private: state.fetch_private, ..FetchLimits::default() },
+            };
+            let target = lifecycle.options().bots_dir.join(bot).join("knowledge").join("import");
+            let report = crate::import::import(&target, &options, &mut |_| {})
+                .await
+                .map_err(|err| ApiError::invalid_request(format!("cannot import {url}: {err}")))?;
+            state.recorder.log(
+                LogLevel::Info,
+                Some(bot),
+                format!("console: import of {} pages by admin:{}", report.written.len(), admin.name),
+            );
+            return page_with(state, me, bot, pages::Notice::Imported { url, report }).await;
+        }
         _ => return Err(ApiError::not_found()),
     };
+    state.recorder.log(LogLevel::Info, Some(bot), format!("console: {done} by admin:{}", admin.name));
     Ok(redirect(&format!("/admin/bots/{bot}?done={done}")))
 }
 
@@ -246,18 +284,14 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     check_same_origin(request.headers())?;
-    if !state.sign_in_attempts.may_try(SIGN_IN_BRAKE, client) {
-        return Err(ApiError::new(ErrorCode::TooManyAttempts, "too many failed sign-ins; try again in a few minutes"));
-    }
+    state.limits.sign_in(SIGN_IN_BRAKE, ClientKey::of(client))?;
     let form = read_form(request).await?;
     let token = form.get("token").map(|token| token.trim().to_owned()).unwrap_or_default();
     let admin = blocking(&state.lifecycle, move |lifecycle| lifecycle.verify_admin_token(&token)).await?;
     let Some(admin) = admin else {
-        state.sign_in_attempts.record_failure(SIGN_IN_BRAKE, client);
         tracing::warn!(%client, "failed console sign-in");
         return Ok(html(StatusCode::UNAUTHORIZED, pages::sign_in(Some("That admin token is not valid."))));
     };
-    state.sign_in_attempts.record_success(SIGN_IN_BRAKE, client);
     let cookie = state.console_sessions.start(admin.digest.clone()).map_err(|err| ApiError::internal(&err))?;
     tracing::info!(admin = %admin.name, "console sign-in");
     let mut response = redirect("/admin/");

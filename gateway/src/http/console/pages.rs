@@ -29,6 +29,10 @@ pub(crate) enum Notice {
     NewToken(String),
     /// A scheduled action, with warnings about its time.
     Scheduled { at: i64, warnings: Vec<String> },
+    /// The checklist of a page of the owner's site.
+    SiteCheck(crate::doctor::Report),
+    /// An import from the owner's site, from this address.
+    Imported { url: String, report: crate::import::ImportReport },
 }
 
 impl Notice {
@@ -68,7 +72,7 @@ impl BotView {
             .status(Some(bot))?
             .into_iter()
             .next()
-            .ok_or_else(|| docent_lifecycle::Error::Refused(format!("no bot named \"{bot}\"")))?;
+            .ok_or_else(|| docent_lifecycle::Error::UnknownBot(format!("no bot named \"{bot}\"")))?;
         let (deploys, generations) = lifecycle.history(bot, HISTORY_ROWS)?;
         Ok(BotView {
             status,
@@ -132,7 +136,11 @@ pub(crate) fn bots(me: &Operator<'_>, reports: &[StatusReport]) -> String {
 
 pub(crate) fn bot(me: &Operator<'_>, view: &BotView, notice: Option<&Notice>) -> String {
     let id = escape(&view.status.bot);
-    let mut body = format!("<h1>{id} {}</h1>", status_badge(view.status.state));
+    let mut body = format!(
+        "<h1>{id} {}</h1><p><a href=\"/admin/bots/{id}/analytics\">Analytics</a> · \
+         <a href=\"/admin/logs?bot={id}\">Logs</a></p>",
+        status_badge(view.status.state)
+    );
     if let Some(notice) = notice {
         body.push_str(&notice_html(notice));
     }
@@ -142,6 +150,7 @@ pub(crate) fn bot(me: &Operator<'_>, view: &BotView, notice: Option<&Notice>) ->
     body.push_str(&access_section(me, view));
     body.push_str(&plan_section(me, view));
     body.push_str(&integration_section(&view.integration));
+    body.push_str(&super::site::section(me, &view.status.bot));
     page(&view.status.bot, Some((me.name, me.csrf)), &body)
 }
 
@@ -164,6 +173,8 @@ fn notice_html(notice: &Notice) -> String {
             html.push_str("</div>");
             html
         }
+        Notice::SiteCheck(report) => super::site::check_notice(report),
+        Notice::Imported { url, report } => super::site::import_notice(url, report),
     }
 }
 

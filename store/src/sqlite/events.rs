@@ -1,0 +1,415 @@
+//! [`EventStore`] on SQLite: a batch of events and its rollups in one transaction.
+//!
+//! The SQL keeps to what PostgreSQL also runs (`INSERT … ON CONFLICT … DO UPDATE`, `CASE`
+//! instead of two-argument `MIN`/`MAX`), so a PostgreSQL store can reuse it.
+
+use std::collections::HashMap;
+
+use rusqlite::{Row, Transaction, params};
+
+use super::{SqliteStore, bad_value, db};
+use crate::events::{
+    ConversationStats, DEMO_PREFIX, Event, EventKind, EventStore, HourlyRollup, LogLevel, LogQuery, LogRecord,
+    QuestionCount, SLOW_REPLY_MS, Tier, day_of, hour_of, normalize_question,
+};
+use crate::{Result, Timestamp};
+
+/// One conversation's change from a batch.
+struct ConversationDelta {
+    first: Timestamp,
+    last: Timestamp,
+    messages: u64,
+    goals: u64,
+}
+
+/// One question's change from a batch.
+struct QuestionDelta {
+    example: String,
+    asked: u64,
+    unresolved: u64,
+}
+
+impl EventStore for SqliteStore {
+    fn record_events(&self, events: &[Event]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            insert_events(tx, events)?;
+            let (hours, conversations, questions) = fold(events);
+            upsert_hours(tx, &hours)?;
+            upsert_conversations(tx, &conversations)?;
+            upsert_questions(tx, &questions)
+        })
+    }
+
+    fn hourly_rollups(&self, bot: &str, from: Timestamp, to: Timestamp) -> Result<Vec<HourlyRollup>> {
+        let conn = self.lock();
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT hour, conversations, messages, answers, suggestions, unknowns, errors, latency_ms_sum,
+                        slow_replies, thumbs_up, thumbs_down, ratings, rating_sum, goals, opens, closes
+                 FROM event_hours WHERE bot = ?1 AND hour >= ?2 AND hour < ?3 ORDER BY hour",
+            )
+            .map_err(db)?;
+        statement
+            .query_map(params![bot, from, to], |row| {
+                Ok(HourlyRollup {
+                    hour: row.get(0)?,
+                    conversations: row.get(1)?,
+                    messages: row.get(2)?,
+                    answers: row.get(3)?,
+                    suggestions: row.get(4)?,
+                    unknowns: row.get(5)?,
+                    errors: row.get(6)?,
+                    latency_ms_sum: row.get(7)?,
+                    slow_replies: row.get(8)?,
+                    thumbs_up: row.get(9)?,
+                    thumbs_down: row.get(10)?,
+                    ratings: row.get(11)?,
+                    rating_sum: row.get(12)?,
+                    goals: row.get(13)?,
+                    opens: row.get(14)?,
+                    closes: row.get(15)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)
+    }
+
+    fn conversation_stats(&self, bot: &str, from: Timestamp, to: Timestamp) -> Result<ConversationStats> {
+        let demo_pattern = format!("{DEMO_PREFIX}%");
+        self.lock()
+            .query_row(
+                "SELECT COUNT(*),
+                        COALESCE(SUM(CASE WHEN messages = 1 THEN 1 ELSE 0 END), 0),
+                        COALESCE(SUM(CASE WHEN goals > 0 THEN 1 ELSE 0 END), 0),
+                        COALESCE(SUM(last_at - started_at), 0),
+                        COALESCE(SUM(CASE WHEN id LIKE ?4 THEN 1 ELSE 0 END), 0)
+                 FROM conversations WHERE bot = ?1 AND started_at >= ?2 AND started_at < ?3 AND messages > 0",
+                params![bot, from, to, demo_pattern],
+                |row| {
+                    Ok(ConversationStats {
+                        conversations: row.get(0)?,
+                        bounced: row.get(1)?,
+                        converted: row.get(2)?,
+                        duration_sum: row.get(3)?,
+                        demo: row.get(4)?,
+                    })
+                },
+            )
+            .map_err(db)
+    }
+
+    fn top_questions(
+        &self,
+        bot: &str,
+        from: Timestamp,
+        to: Timestamp,
+        unresolved_only: bool,
+        limit: usize,
+    ) -> Result<Vec<QuestionCount>> {
+        let conn = self.lock();
+        let order = if unresolved_only { "unresolved" } else { "asked" };
+        let mut statement = conn
+            .prepare_cached(&format!(
+                "SELECT question, MIN(example), SUM(asked) AS asked, SUM(unresolved) AS unresolved
+                 FROM question_days WHERE bot = ?1 AND day >= ?2 AND day < ?3
+                 GROUP BY question HAVING SUM({order}) > 0
+                 ORDER BY {order} DESC, question LIMIT ?4"
+            ))
+            .map_err(db)?;
+        statement
+            .query_map(params![bot, from, to, limit as i64], |row| {
+                Ok(QuestionCount {
+                    question: row.get(0)?,
+                    example: row.get(1)?,
+                    asked: row.get(2)?,
+                    unresolved: row.get(3)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)
+    }
+
+    fn events(&self, bot: &str, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<Event>> {
+        let conn = self.lock();
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT bot, generation, conversation, at, kind, source, tier, latency_ms, value, detail, text, visitor
+                 FROM events WHERE bot = ?1 AND at >= ?2 AND at < ?3 ORDER BY at, id LIMIT ?4",
+            )
+            .map_err(db)?;
+        statement
+            .query_map(params![bot, from, to, limit as i64], event_row)
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)
+    }
+
+    fn purge_texts(&self, before: Timestamp) -> Result<u64> {
+        self.write(|tx| {
+            let purged =
+                tx.execute("UPDATE events SET text = NULL WHERE at < ?1 AND text IS NOT NULL", [before]).map_err(db)?;
+            // A day's counts hold that day's texts: the whole day goes once it began before the cutoff.
+            tx.execute("DELETE FROM question_days WHERE day < ?1", [day_of(before) + 1]).map_err(db)?;
+            Ok(purged as u64)
+        })
+    }
+
+    fn add_log(&self, record: &LogRecord) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO log_records (at, level, bot, message) VALUES (?1, ?2, ?3, ?4)",
+                params![record.at, record.level.as_str(), record.bot, record.message],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn logs(&self, query: &LogQuery) -> Result<Vec<LogRecord>> {
+        let levels: &[&str] = match query.level.unwrap_or(LogLevel::Info) {
+            LogLevel::Info => &["info", "warning", "error"],
+            LogLevel::Warning => &["warning", "error"],
+            LogLevel::Error => &["error"],
+        };
+        let conn = self.lock();
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT at, level, bot, message FROM log_records
+                 WHERE (?1 IS NULL OR bot = ?1) AND at >= ?2 AND at < ?3 AND level IN (?4, ?5, ?6)
+                 ORDER BY at DESC, id DESC LIMIT ?7",
+            )
+            .map_err(db)?;
+        let level = |index: usize| levels.get(index).or(levels.last()).copied().unwrap_or("error");
+        statement
+            .query_map(
+                params![
+                    query.bot,
+                    query.since.unwrap_or(Timestamp::MIN),
+                    query.until.unwrap_or(Timestamp::MAX),
+                    level(0),
+                    level(1),
+                    level(2),
+                    query.limit as i64
+                ],
+                |row| {
+                    let level: String = row.get(1)?;
+                    Ok(LogRecord {
+                        at: row.get(0)?,
+                        level: LogLevel::parse(&level).ok_or_else(|| bad_value("level", &level))?,
+                        bot: row.get(2)?,
+                        message: row.get(3)?,
+                    })
+                },
+            )
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)
+    }
+}
+
+fn insert_events(tx: &Transaction<'_>, events: &[Event]) -> Result<()> {
+    let mut statement = tx
+        .prepare_cached(
+            "INSERT INTO events (bot, generation, conversation, at, kind, source, tier, latency_ms, value, detail, text, visitor)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )
+        .map_err(db)?;
+    for event in events {
+        statement
+            .execute(params![
+                event.bot,
+                event.generation.map(|number| number as i64),
+                event.conversation,
+                event.at,
+                event.kind.as_str(),
+                event.source,
+                event.tier.map(Tier::as_str),
+                event.latency_ms.map(|ms| ms as i64),
+                event.value,
+                event.detail,
+                event.text,
+                event.visitor,
+            ])
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
+type Folded = (
+    HashMap<(String, Timestamp), HourlyRollup>,
+    HashMap<(String, String), ConversationDelta>,
+    HashMap<(String, Timestamp, String), QuestionDelta>,
+);
+
+/// Sums a batch per bot and hour, per conversation and per question and day.
+fn fold(events: &[Event]) -> Folded {
+    let (mut hours, mut conversations, mut questions) = (HashMap::new(), HashMap::new(), HashMap::new());
+    for event in events {
+        let hour: &mut HourlyRollup = hours.entry((event.bot.clone(), hour_of(event.at))).or_default();
+        match event.kind {
+            EventKind::ConversationStart => hour.conversations += 1,
+            EventKind::Message => hour.messages += 1,
+            EventKind::Reply => {
+                match event.tier {
+                    Some(Tier::Answer) => hour.answers += 1,
+                    Some(Tier::Suggestions) => hour.suggestions += 1,
+                    Some(Tier::Unknown) | None => hour.unknowns += 1,
+                }
+                let latency = event.latency_ms.unwrap_or(0);
+                hour.latency_ms_sum += latency;
+                hour.slow_replies += u64::from(latency > SLOW_REPLY_MS);
+            }
+            EventKind::Error => hour.errors += 1,
+            EventKind::Open => hour.opens += 1,
+            EventKind::Close => hour.closes += 1,
+            EventKind::ThumbUp => hour.thumbs_up += 1,
+            EventKind::ThumbDown => hour.thumbs_down += 1,
+            EventKind::Rating => {
+                hour.ratings += 1;
+                hour.rating_sum += event.value.unwrap_or(0).clamp(0, 5) as u64;
+            }
+            EventKind::Goal => hour.goals += 1,
+        }
+        if let Some(conversation) = &event.conversation {
+            let delta = conversations.entry((event.bot.clone(), conversation.clone())).or_insert(ConversationDelta {
+                first: event.at,
+                last: event.at,
+                messages: 0,
+                goals: 0,
+            });
+            delta.first = delta.first.min(event.at);
+            delta.last = delta.last.max(event.at);
+            delta.messages += u64::from(event.kind == EventKind::Message);
+            delta.goals += u64::from(event.kind == EventKind::Goal);
+        }
+        if event.kind == EventKind::Reply
+            && let Some(text) = &event.text
+        {
+            let question = normalize_question(text);
+            if !question.is_empty() {
+                let delta = questions.entry((event.bot.clone(), day_of(event.at), question)).or_insert(QuestionDelta {
+                    example: text.clone(),
+                    asked: 0,
+                    unresolved: 0,
+                });
+                delta.asked += 1;
+                delta.unresolved += u64::from(event.tier != Some(Tier::Answer));
+            }
+        }
+    }
+    (hours, conversations, questions)
+}
+
+fn upsert_hours(tx: &Transaction<'_>, hours: &HashMap<(String, Timestamp), HourlyRollup>) -> Result<()> {
+    let mut statement = tx
+        .prepare_cached(
+            "INSERT INTO event_hours (bot, hour, conversations, messages, answers, suggestions, unknowns, errors,
+                 latency_ms_sum, slow_replies, thumbs_up, thumbs_down, ratings, rating_sum, goals, opens, closes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+             ON CONFLICT (bot, hour) DO UPDATE SET
+                 conversations = event_hours.conversations + excluded.conversations,
+                 messages = event_hours.messages + excluded.messages,
+                 answers = event_hours.answers + excluded.answers,
+                 suggestions = event_hours.suggestions + excluded.suggestions,
+                 unknowns = event_hours.unknowns + excluded.unknowns,
+                 errors = event_hours.errors + excluded.errors,
+                 latency_ms_sum = event_hours.latency_ms_sum + excluded.latency_ms_sum,
+                 slow_replies = event_hours.slow_replies + excluded.slow_replies,
+                 thumbs_up = event_hours.thumbs_up + excluded.thumbs_up,
+                 thumbs_down = event_hours.thumbs_down + excluded.thumbs_down,
+                 ratings = event_hours.ratings + excluded.ratings,
+                 rating_sum = event_hours.rating_sum + excluded.rating_sum,
+                 goals = event_hours.goals + excluded.goals,
+                 opens = event_hours.opens + excluded.opens,
+                 closes = event_hours.closes + excluded.closes",
+        )
+        .map_err(db)?;
+    for ((bot, hour), sums) in hours {
+        statement
+            .execute(params![
+                bot,
+                hour,
+                sums.conversations,
+                sums.messages,
+                sums.answers,
+                sums.suggestions,
+                sums.unknowns,
+                sums.errors,
+                sums.latency_ms_sum,
+                sums.slow_replies,
+                sums.thumbs_up,
+                sums.thumbs_down,
+                sums.ratings,
+                sums.rating_sum,
+                sums.goals,
+                sums.opens,
+                sums.closes,
+            ])
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
+fn upsert_conversations(
+    tx: &Transaction<'_>,
+    conversations: &HashMap<(String, String), ConversationDelta>,
+) -> Result<()> {
+    let mut statement = tx
+        .prepare_cached(
+            "INSERT INTO conversations (bot, id, started_at, last_at, messages, goals) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (bot, id) DO UPDATE SET
+                 started_at = CASE WHEN excluded.started_at < conversations.started_at
+                                   THEN excluded.started_at ELSE conversations.started_at END,
+                 last_at = CASE WHEN excluded.last_at > conversations.last_at
+                                THEN excluded.last_at ELSE conversations.last_at END,
+                 messages = conversations.messages + excluded.messages,
+                 goals = conversations.goals + excluded.goals",
+        )
+        .map_err(db)?;
+    for ((bot, id), delta) in conversations {
+        statement.execute(params![bot, id, delta.first, delta.last, delta.messages, delta.goals]).map_err(db)?;
+    }
+    Ok(())
+}
+
+fn upsert_questions(
+    tx: &Transaction<'_>,
+    questions: &HashMap<(String, Timestamp, String), QuestionDelta>,
+) -> Result<()> {
+    let mut statement = tx
+        .prepare_cached(
+            "INSERT INTO question_days (bot, day, question, example, asked, unresolved) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (bot, day, question) DO UPDATE SET
+                 asked = question_days.asked + excluded.asked,
+                 unresolved = question_days.unresolved + excluded.unresolved",
+        )
+        .map_err(db)?;
+    for ((bot, day, question), delta) in questions {
+        statement.execute(params![bot, day, question, delta.example, delta.asked, delta.unresolved]).map_err(db)?;
+    }
+    Ok(())
+}
+
+fn event_row(row: &Row<'_>) -> rusqlite::Result<Event> {
+    let kind: String = row.get(4)?;
+    let tier: Option<String> = row.get(6)?;
+    Ok(Event {
+        bot: row.get(0)?,
+        generation: row.get::<_, Option<i64>>(1)?.map(|number| number as u64),
+        conversation: row.get(2)?,
+        at: row.get(3)?,
+        kind: EventKind::parse(&kind).ok_or_else(|| bad_value("kind", &kind))?,
+        source: row.get(5)?,
+        tier: tier.map(|tier| Tier::parse(&tier).ok_or_else(|| bad_value("tier", &tier))).transpose()?,
+        latency_ms: row.get::<_, Option<i64>>(7)?.map(|ms| ms as u64),
+        value: row.get(8)?,
+        detail: row.get(9)?,
+        text: row.get(10)?,
+        visitor: row.get(11)?,
+    })
+}

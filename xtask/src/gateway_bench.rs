@@ -1,0 +1,301 @@
+//! `cargo xtask bench gateway`: the gateway at the edge, against release builds, in one run:
+//! 1. HTTP answers at 1, 16 and 64 connections (wrk), beside in-process answering;
+//! 2. bundle.js over TLS, beside nginx serving the same file over TLS;
+//! 3. a restart onto a new process under 64 connections: failed requests.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::{Service, cargo, dist, ensure_packages, run as run_command, wait_for_port};
+
+const LOAD_SECONDS: u32 = 10;
+const CONNECTIONS: [u32; 3] = [1, 16, 64];
+/// Chat messages per client and minute for the benchmark's gateways: wrk is one client.
+const UNLIMITED_MESSAGES: &str = "1000000000";
+
+pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
+    ensure_packages("the gateway benchmark", &[("wrk", "/usr/bin/wrk"), ("nginx", "/usr/sbin/nginx")])?;
+    let widget = dist::build_widget(root)?;
+    let in_process_p50 = in_process_p50(root)?;
+    run_command(cargo(root).args(["build", "--release", "-p", "docent-gateway"]))?;
+    let docent = target_dir(root).join("release/docent");
+    let work = target_dir(root).join("bench-gateway");
+    if work.exists() {
+        std::fs::remove_dir_all(&work).with_context(|| format!("cannot empty {}", work.display()))?;
+    }
+    std::fs::create_dir_all(&work)?;
+    let bench = Bench { root, docent: &docent, work: &work, widget_dir: &widget.dir };
+    run_command(
+        Command::new(&docent)
+            .args(["deploy", "brightwater", "--bots"])
+            .arg(root.join("demo/bots"))
+            .arg("--data")
+            .arg(work.join("data")),
+    )?;
+
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let mut answers = Vec::new();
+    {
+        let address = free_address()?;
+        let _gateway = bench.serve(&address, &[])?;
+        let script = work.join("post.lua");
+        std::fs::write(&script, crate::bench::wrk_script(&crate::bench::eval_questions(root)?))?;
+        for connections in CONNECTIONS {
+            let url = format!("http://{address}/v1/bots/brightwater/messages");
+            let report = wrk(connections, LOAD_SECONDS, Some(&script), &url)?;
+            answers.push((connections, report));
+        }
+    }
+    let tls = bench.tls_comparison()?;
+    let restart = bench.restart_under_load()?;
+
+    println!();
+    println!("== HTTP answers (wrk, {LOAD_SECONDS} s each) against in-process answering ==");
+    println!("in-process p50 {:.1} µs: {:.0} answers/s per core", in_process_p50 * 1e6, 1.0 / in_process_p50);
+    for (connections, report) in &answers {
+        let in_process = connections.min(&(cores as u32)).to_owned() as f64 / in_process_p50;
+        println!(
+            "{connections:>2} connections: {:.0} requests/s, p50 {}, p99 {}, {} failed; in-process {:.0}/s: {:.2}x",
+            report.requests_per_second,
+            report.p50,
+            report.p99,
+            report.failed,
+            in_process,
+            report.requests_per_second / in_process
+        );
+    }
+    println!("== bundle.js over TLS (16 connections, {LOAD_SECONDS} s) ==");
+    println!(
+        "docent {:.0} requests/s (p99 {}), nginx {:.0} requests/s (p99 {}): {:.2}x",
+        tls.0.requests_per_second,
+        tls.0.p99,
+        tls.1.requests_per_second,
+        tls.1.p99,
+        tls.0.requests_per_second / tls.1.requests_per_second
+    );
+    println!("== restart onto a new process under 64 connections ==");
+    println!("{} requests, {} failed", restart.requests, restart.failed);
+    Ok(())
+}
+
+struct Bench<'a> {
+    root: &'a Path,
+    docent: &'a Path,
+    work: &'a Path,
+    widget_dir: &'a Path,
+}
+
+impl Bench<'_> {
+    /// `docent serve` on the deployed demo bot, on `address`, with `extra` arguments.
+    fn serve_command(&self, address: &str, extra: &[&str]) -> Command {
+        let mut command = Command::new(self.docent);
+        command
+            .arg("serve")
+            .arg("--bots")
+            .arg(self.root.join("demo/bots"))
+            .arg("--data")
+            .arg(self.work.join("data"))
+            .args(["--listen", address, "--messages-per-client", UNLIMITED_MESSAGES])
+            .arg("--widget-dir")
+            .arg(self.widget_dir)
+            .args(extra)
+            .env("DOCENT_LOG", "warn")
+            .stdout(Stdio::null());
+        command
+    }
+
+    fn serve(&self, address: &str, extra: &[&str]) -> anyhow::Result<Service> {
+        let mut gateway = Service::spawn(&mut self.serve_command(address, extra))?;
+        wait_for_port(address, &mut gateway)?;
+        Ok(gateway)
+    }
+
+    /// wrk on bundle.js over TLS: from `docent serve --tls-cert`, then from nginx with the same
+    /// certificate serving the same file from disk.
+    fn tls_comparison(&self) -> anyhow::Result<(WrkReport, WrkReport)> {
+        let (cert, key) = (self.work.join("cert.pem"), self.work.join("key.pem"));
+        run_command(
+            Command::new("openssl")
+                .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
+                .args(["-days", "2", "-subj", "/CN=localhost", "-keyout"])
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert)
+                .stderr(Stdio::null()),
+        )?;
+        let version = env!("CARGO_PKG_VERSION");
+        let path = format!("/widget/{version}/bundle.js");
+        let docent = {
+            let address = free_address()?;
+            let tls = [
+                "--tls-cert",
+                cert.to_str().context("a UTF-8 path")?,
+                "--tls-key",
+                key.to_str().context("a UTF-8 path")?,
+            ];
+            let _gateway = self.serve(&address, &tls)?;
+            wrk(16, LOAD_SECONDS, None, &format!("https://{address}{path}"))?
+        };
+        let nginx = {
+            let address = free_address()?;
+            let dir = self.work.join("nginx");
+            std::fs::create_dir_all(dir.join(format!("www/widget/{version}")))?;
+            std::fs::copy(self.widget_dir.join("bundle.js"), dir.join(format!("www/widget/{version}/bundle.js")))?;
+            let d = dir.display();
+            let config = format!(
+                "daemon off; worker_processes auto; pid {d}/nginx.pid; error_log {d}/error.log warn;\n\
+                 events {{ worker_connections 1024; }}\n\
+                 http {{ access_log off; sendfile on; keepalive_requests 100000;\n\
+                   client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;\n\
+                   uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
+                   types {{ text/javascript js; }}\n\
+                   server {{ listen {address} ssl; ssl_certificate {}; ssl_certificate_key {}; root {d}/www; }}\n\
+                 }}\n",
+                cert.display(),
+                key.display()
+            );
+            std::fs::write(dir.join("nginx.conf"), config)?;
+            let mut nginx = Service::spawn(
+                Command::new("/usr/sbin/nginx")
+                    .arg("-p")
+                    .arg(&dir)
+                    .arg("-c")
+                    .arg(dir.join("nginx.conf"))
+                    .arg("-e")
+                    .arg(dir.join("error.log"))
+                    .arg("-g")
+                    .arg("user root;"),
+            )?;
+            wait_for_port(&address, &mut nginx)?;
+            wrk(16, LOAD_SECONDS, None, &format!("https://{address}{path}"))?
+        };
+        Ok((docent, nginx))
+    }
+
+    /// wrk with 64 connections on `/healthz`; meanwhile a second gateway binds the same port
+    /// and the first gets SIGTERM.
+    fn restart_under_load(&self) -> anyhow::Result<RestartReport> {
+        let address = free_address()?;
+        let mut old = self.serve(&address, &[])?;
+        let url = format!("http://{address}/healthz");
+        let load = std::thread::spawn(move || wrk(64, 8, None, &url));
+        std::thread::sleep(Duration::from_secs(2));
+        let mut command = self.serve_command(&address, &[]);
+        let mut new = Service::spawn(command.stdout(Stdio::piped()))?;
+        let stdout = new.child.stdout.take().context("the new gateway's output")?;
+        let mut lines = BufReader::new(stdout).lines();
+        if !lines.any(|line| line.is_ok_and(|line| line.starts_with("docent is listening"))) {
+            bail!("the new gateway exited before listening");
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        std::thread::sleep(Duration::from_secs(1));
+        run_command(Command::new("kill").args(["-TERM", &old.child.id().to_string()]))?;
+        let status = old.child.wait()?;
+        if !status.success() {
+            bail!("the old gateway exited with {status}");
+        }
+        let report = load.join().map_err(|_| anyhow::anyhow!("the wrk thread panicked"))??;
+        drop(new);
+        Ok(RestartReport { requests: report.requests, failed: report.failed })
+    }
+}
+
+struct RestartReport {
+    requests: u64,
+    failed: u64,
+}
+
+/// What one wrk run reported.
+struct WrkReport {
+    requests_per_second: f64,
+    requests: u64,
+    p50: String,
+    p99: String,
+    /// Socket errors (connect, read, write, timeout) and non-2xx/3xx answers.
+    failed: u64,
+}
+
+fn wrk(connections: u32, seconds: u32, script: Option<&Path>, url: &str) -> anyhow::Result<WrkReport> {
+    let mut command = Command::new("wrk");
+    command.args([
+        format!("-t{}", connections.min(2)),
+        format!("-c{connections}"),
+        format!("-d{seconds}s"),
+        "--latency".to_owned(),
+    ]);
+    if let Some(script) = script {
+        command.arg("-s").arg(script);
+    }
+    let output = command.arg(url).output().context("cannot run wrk")?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        bail!("wrk failed: {text}{}", String::from_utf8_lossy(&output.stderr));
+    }
+    parse_wrk(&text).with_context(|| format!("cannot read wrk's report: {text}"))
+}
+
+fn parse_wrk(text: &str) -> Option<WrkReport> {
+    let after = |label: &str| text.lines().find_map(|line| line.trim().strip_prefix(label).map(str::trim));
+    let requests_per_second = after("Requests/sec:")?.parse().ok()?;
+    let requests = text.lines().find(|line| line.contains("requests in"))?.split_whitespace().next()?.parse().ok()?;
+    let socket_errors: u64 = after("Socket errors:").map_or(0, |errors| {
+        errors.split(',').filter_map(|part| part.split_whitespace().nth(1)?.parse::<u64>().ok()).sum()
+    });
+    let non_2xx: u64 = after("Non-2xx or 3xx responses:").and_then(|n| n.parse().ok()).unwrap_or(0);
+    Some(WrkReport {
+        requests_per_second,
+        requests,
+        p50: after("50%")?.to_owned(),
+        p99: after("99%")?.to_owned(),
+        failed: socket_errors + non_2xx,
+    })
+}
+
+/// The p50 of in-process answering in seconds, from `cargo bench -p docent-gateway --bench answer`.
+fn in_process_p50(root: &Path) -> anyhow::Result<f64> {
+    let output = cargo(root)
+        .args(["bench", "-p", "docent-gateway", "--bench", "answer"])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run the answer benchmark")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    print!("{text}");
+    if !output.status.success() {
+        bail!("the answer benchmark failed ({})", output.status);
+    }
+    text.split("p50 ")
+        .nth(1)
+        .and_then(|rest| rest.split(" µs").next())
+        .and_then(|micros| micros.trim().parse::<f64>().ok())
+        .map(|micros| micros / 1e6)
+        .context("the answer benchmark printed no p50")
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+fn free_address() -> anyhow::Result<String> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_wrk_reports() {
+        let report = "Running 10s test @ http://127.0.0.1:1/healthz\n  Latency Distribution\n     50%  1.65ms\n     \
+                      99%    7.60ms\n  86990 requests in 10.00s, 1.2MB read\n  Socket errors: connect 0, read 3, \
+                      write 1, timeout 0\n  Non-2xx or 3xx responses: 2\nRequests/sec:   8699.12\n";
+        let parsed = parse_wrk(report).unwrap();
+        assert_eq!((parsed.requests, parsed.failed), (86990, 6));
+        assert_eq!((parsed.p50.as_str(), parsed.p99.as_str()), ("1.65ms", "7.60ms"));
+        assert!((parsed.requests_per_second - 8699.12).abs() < 1e-6);
+        assert!(parse_wrk("wrk: connection refused").is_none());
+    }
+}
