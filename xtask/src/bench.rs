@@ -1,4 +1,4 @@
-//! `cargo xtask bench [deploy]`: the figures BENCHMARKS.md records, measured on this machine.
+//! `cargo xtask bench [deploy|widget|gateway|monitoring|import]`: the figures BENCHMARKS.md records, measured here.
 //!
 //! `bench`:
 //! 1. the widget's download: gzip size of bundle.js plus its wasm;
@@ -35,7 +35,7 @@ pub(crate) fn run(root: &Path, what: Option<&str>) -> anyhow::Result<()> {
         Some("import") => run_command(cargo(root).args(["bench", "-p", "docent-tests", "--bench", "import"])),
         Some(other) => {
             bail!(
-                "no benchmark named `{other}`: use `cargo xtask bench`, `bench deploy`, `bench widget` or `bench gateway`"
+                "no benchmark named `{other}`: use `cargo xtask bench` or `bench deploy|widget|gateway|monitoring|import`"
             )
         }
     }
