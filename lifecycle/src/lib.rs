@@ -308,9 +308,12 @@ impl Lifecycle {
     }
 
     pub(crate) fn generation(&self, bot: &str, number: u64) -> Result<Generation> {
-        self.store
-            .generation(bot, number)?
-            .ok_or_else(|| Error::NotFound(format!("\"{bot}\" has no generation {number}")))
+        let missing = || Error::NotFound(format!("\"{bot}\" has no generation {number}"));
+        // The store numbers generations with SQL integers: a larger number names none.
+        if i64::try_from(number).is_err() {
+            return Err(missing());
+        }
+        self.store.generation(bot, number)?.ok_or_else(missing)
     }
 
     pub(crate) fn generation_config(&self, generation: &Generation) -> Result<BotConfig> {

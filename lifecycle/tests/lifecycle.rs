@@ -298,6 +298,8 @@ fn rollback_moves_the_pointer_in_well_under_a_second() {
     assert_eq!(fixture.lifecycle.rollback("brightwater", None, ACTOR).unwrap(), 2, "the previous one is now 2");
     let err = fixture.lifecycle.rollback("brightwater", Some(9), ACTOR).unwrap_err().to_string();
     assert_eq!(err, "\"brightwater\" has no generation 9");
+    let err = fixture.lifecycle.rollback("brightwater", Some(u64::MAX), ACTOR).unwrap_err();
+    assert!(matches!(err, docent_lifecycle::Error::NotFound(_)), "beyond the store's integers: {err}");
     let err = fixture.lifecycle.rollback("brightwater", Some(2), ACTOR).unwrap_err().to_string();
     assert_eq!(err, "generation 2 of \"brightwater\" is already live");
 }
