@@ -467,9 +467,11 @@ async fn the_page_drives_the_widget_through_window_docent() {
         .await
         .unwrap();
     ask(&browser, &root, "how long will delivery take").await;
-    browser.execute("Docent.bot('handbook').toggle(); Docent.close(); return true").await.unwrap();
-    wait_until(&browser, "handbook", "return !root.querySelector('.docent-panel').hidden").await;
+    // One step at a time: `Docent.close()` closes every open panel.
+    browser.execute("Docent.close(); return true").await.unwrap();
     wait_until(&browser, "brightwater", "return root.querySelector('.docent-panel').hidden").await;
+    browser.execute("Docent.bot('handbook').toggle(); return true").await.unwrap();
+    wait_until(&browser, "handbook", "return !root.querySelector('.docent-panel').hidden").await;
     let seen = browser.execute("return seen").await.unwrap();
     assert_eq!(
         seen,
@@ -477,9 +479,9 @@ async fn the_page_drives_the_widget_through_window_docent() {
             "open:brightwater",
             "message:brightwater",
             "answer:brightwater",
+            "close:brightwater",
             "open:handbook",
-            "handbook-only",
-            "close:brightwater"
+            "handbook-only"
         ])
     );
     browser.execute("Docent.reset(); return true").await.unwrap();
