@@ -467,8 +467,8 @@ async fn the_page_drives_the_widget_through_window_docent() {
         .await
         .unwrap();
     ask(&browser, &root, "how long will delivery take").await;
-    // One step at a time: `Docent.close()` closes every open panel.
-    browser.execute("Docent.close(); return true").await.unwrap();
+    // With two bots, the bare `Docent.close()` acts on whichever widget loaded first: name it.
+    browser.execute("Docent.bot('brightwater').close(); return true").await.unwrap();
     wait_until(&browser, "brightwater", "return root.querySelector('.docent-panel').hidden").await;
     browser.execute("Docent.bot('handbook').toggle(); return true").await.unwrap();
     wait_until(&browser, "handbook", "return !root.querySelector('.docent-panel').hidden").await;
