@@ -484,7 +484,7 @@ async fn the_page_drives_the_widget_through_window_docent() {
             "handbook-only"
         ])
     );
-    browser.execute("Docent.reset(); return true").await.unwrap();
+    browser.execute("Docent.bot('brightwater').reset(); return true").await.unwrap();
     wait_until(&browser, "brightwater", "return root.querySelectorAll('.docent-msg-user').length === 0").await;
     browser.execute("Docent.bot('brightwater').destroy(); return true").await.unwrap();
     let deadline = std::time::Instant::now() + WAIT;
