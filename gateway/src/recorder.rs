@@ -3,6 +3,8 @@
 //!
 //! Durability: the writer flushes whenever [`FLUSH_INTERVAL`] (1 s) has passed or
 //! [`MAX_BATCH`] records are waiting, so a crash loses at most the last second of events.
+//! Each flush also writes the usage tallied for bots without a monthly limit
+//! ([`Lifecycle::flush_usage`]), which a crash can likewise lose a second of.
 //! When the queue ([`QUEUE_CAPACITY`]) is full, a record is dropped and counted
 //! ([`Recorder::dropped`]): recording never slows or blocks a request.
 //!
@@ -312,6 +314,9 @@ fn write_batches(lifecycle: &Lifecycle, records: &Receiver<Record>, retention_se
                 }
             }
             events.clear();
+            if let Err(err) = lifecycle.flush_usage() {
+                tracing::error!(%err, "cannot write message usage; it is kept for the next flush");
+            }
             last_flush = Instant::now();
         }
         if Instant::now() >= next_purge {

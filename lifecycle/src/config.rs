@@ -637,3 +637,36 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const MINIMAL: &str = "name = \"Acme\"\nvisibility = \"public\"\nallowed_origins = [\"https://acme.example\"]\n";
+
+    proptest! {
+        /// Any text gives a config or an error that names the file: never a panic.
+        #[test]
+        fn any_text_parses_or_names_the_file(text in "\\PC{0,300}") {
+            if let Err(err) = parse(Path::new("bots/acme/bot.toml"), "acme", &text) {
+                prop_assert!(err.to_string().starts_with("bots/acme/bot.toml"), "{err}");
+            }
+        }
+
+        /// Lines of TOML-looking text after a valid config: accepted, or refused at a line of
+        /// the file with a reason.
+        #[test]
+        fn added_settings_are_accepted_or_refused_at_a_line(
+            lines in prop::collection::vec("[a-z_]{1,12} = (\"[ -~]{0,20}\"|[0-9]{1,4}|true|\\[\\])", 1..4),
+        ) {
+            let text = format!("{MINIMAL}{}\n", lines.join("\n"));
+            if let Err(err) = parse(Path::new("bots/acme/bot.toml"), "acme", &text) {
+                let line = err.line.expect("a line for a setting's mistake");
+                prop_assert!((1..=text.lines().count()).contains(&line), "{err}");
+                prop_assert!(!err.message.is_empty());
+            }
+        }
+    }
+}

@@ -29,8 +29,9 @@ pub mod reply;
 pub mod schedule;
 pub mod when;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use docent_indexer::{Embedder, KnowledgeBase};
 use docent_store::{
@@ -120,6 +121,8 @@ impl LifecycleOptions {
 pub struct Lifecycle {
     options: LifecycleOptions,
     store: Arc<dyn Store>,
+    /// Messages to bots without a monthly limit, by bot and month, not yet in the store.
+    usage_tally: Mutex<HashMap<(String, String), u64>>,
 }
 
 /// Everything a gateway serves, at one revision.
@@ -220,7 +223,7 @@ impl Lifecycle {
     pub fn open(options: LifecycleOptions) -> Result<Lifecycle> {
         std::fs::create_dir_all(options.data_dir.join("generations")).map_err(io_error(&options.data_dir))?;
         let store = SqliteStore::open(&options.data_dir.join("docent.sqlite"))?;
-        let lifecycle = Lifecycle { options, store: Arc::new(store) };
+        let lifecycle = Lifecycle { options, store: Arc::new(store), usage_tally: Mutex::default() };
         lifecycle.clean_leftovers()?;
         Ok(lifecycle)
     }

@@ -223,6 +223,9 @@ pub enum Quota {
     PlanExpired {
         expired_at: Timestamp,
     },
+    /// The plan sets no monthly limit: allowed, and not counted one by one but tallied and
+    /// added in bulk ([`Store::add_usage`]).
+    Unlimited,
 }
 
 /// A bearer token that opens an internal bot.
@@ -371,6 +374,9 @@ pub trait Store: EventStore + Send + Sync {
     /// Counts one message in `month` unless the plan forbids it. Exact under concurrency:
     /// with a limit of N, exactly N calls get [`Quota::Allowed`].
     fn consume_message(&self, bot: &str, month: &str, now: Timestamp) -> Result<Quota>;
+    /// Adds `count` messages to a bot's usage for `month`, checking no limit: the bulk count
+    /// of messages to bots whose plan sets none. Unknown bots are skipped.
+    fn add_usage(&self, bot: &str, month: &str, count: u64) -> Result<()>;
 
     fn set_visibility(&self, bot: &str, visibility: Visibility, audit: &AuditEntry) -> Result<()>;
     fn set_password_hash(&self, bot: &str, hash: Option<&str>, audit: &AuditEntry) -> Result<()>;

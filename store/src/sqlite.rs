@@ -904,6 +904,18 @@ impl Store for SqliteStore {
         })
     }
 
+    fn add_usage(&self, bot: &str, month: &str, count: u64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO usage (bot, month, count) SELECT id, ?2, ?3 FROM bots WHERE id = ?1
+                 ON CONFLICT (bot, month) DO UPDATE SET count = count + excluded.count",
+                params![bot, month, i64::try_from(count).unwrap_or(i64::MAX)],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
     fn set_visibility(&self, bot: &str, visibility: Visibility, audit: &AuditEntry) -> Result<()> {
         self.visible_change(audit, |tx| {
             require_bot(tx, bot)?;

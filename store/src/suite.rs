@@ -24,6 +24,7 @@ pub const CASES: &[Case] = &[
     ("concurrent claims run each due schedule exactly once", schedules_run_once),
     ("with a limit of N exactly N messages pass across threads", quota_is_exact_under_concurrency),
     ("an expired plan refuses messages", expired_plan),
+    ("bulk usage adds up with counted messages, unknown bots skipped", bulk_usage),
     ("access tokens: names are unique until revoked", access_tokens),
     ("admin tokens: found by digest until revoked, with scope", admin_tokens),
     ("sessions: found by digest until they expire or are deleted", sessions),
@@ -277,6 +278,17 @@ fn expired_plan(store: &dyn Store) {
     assert!(matches!(store.consume_message("acme", "2026-11", T0 - 1).unwrap(), Quota::Allowed { .. }));
     assert_eq!(store.consume_message("acme", "2026-11", T0).unwrap(), Quota::PlanExpired { expired_at: T0 });
     assert_eq!(store.plan("acme").unwrap(), Some(plan));
+}
+
+fn bulk_usage(store: &dyn Store) {
+    add_bot(store, "acme");
+    store.add_usage("acme", "2026-11", 40).unwrap();
+    store.add_usage("acme", "2026-11", 2).unwrap();
+    assert_eq!(store.usage("acme", "2026-11").unwrap(), 42);
+    assert_eq!(store.consume_message("acme", "2026-11", T0).unwrap(), Quota::Allowed { used: 43, limit: None });
+    assert_eq!(store.usage("acme", "2026-12").unwrap(), 0, "another month is apart");
+    store.add_usage("gone", "2026-11", 5).unwrap();
+    assert_eq!(store.usage("gone", "2026-11").unwrap(), 0);
 }
 
 fn access_tokens(store: &dyn Store) {

@@ -151,7 +151,7 @@ where
     let (lifecycle, answering) = (Arc::clone(&state.lifecycle), Arc::clone(bot));
     let reply = tokio::task::spawn_blocking(move || {
         match lifecycle.consume_message(answering.id(), now()).map_err(|err| ApiError::internal(&err))? {
-            Quota::Allowed { .. } => {}
+            Quota::Allowed { .. } | Quota::Unlimited => {}
             Quota::LimitReached { limit } => {
                 return Err(ApiError::new(
                     ErrorCode::MessageLimitReached,
