@@ -18,7 +18,8 @@ use crate::alerts;
 use crate::fetch::{self, FetchLimits};
 use crate::options::DataArgs;
 
-/// The longest a probe waits for `/healthz`, and at most the interval.
+/// The longest a probe waits for `/healthz`; a slower answer is a down sample. A round waits
+/// for its probes, so with a shorter interval the next round starts late, never overlaps.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Args)]
@@ -84,12 +85,8 @@ pub async fn watch(
     alerts: bool,
     allow_private: bool,
 ) {
-    let limits = FetchLimits {
-        max_body_bytes: 64 * 1024,
-        timeout: PROBE_TIMEOUT.min(interval),
-        max_redirects: 0,
-        allow_private: true,
-    };
+    let limits =
+        FetchLimits { max_body_bytes: 64 * 1024, timeout: PROBE_TIMEOUT, max_redirects: 0, allow_private: true };
     let mut last: Vec<Option<bool>> = vec![None; targets.len()];
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
