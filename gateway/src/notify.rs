@@ -83,7 +83,10 @@ impl Channel {
             Channel::Slack { url } => format!("slack {}", host(url).unwrap_or_default()),
             Channel::Teams { url } => format!("teams {}", host(url).unwrap_or_default()),
             Channel::Email(smtp) => format!("email via {}:{}", smtp.server, smtp.port),
-            Channel::Sms { url, to, .. } => format!("sms {} ({} numbers)", host(url).unwrap_or_default(), to.len()),
+            Channel::Sms { url, to, .. } => {
+                let plural = if to.len() == 1 { "" } else { "s" };
+                format!("sms {} to {} number{plural}", host(url).unwrap_or_default(), to.len())
+            }
         }
     }
 

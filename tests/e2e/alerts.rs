@@ -299,6 +299,7 @@ async fn every_alert_fires_once_and_resolves_once_on_every_channel() -> anyhow::
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(counts(&received, &smtp), expect(10, 4), "no duplicate notice");
     drop(watcher);
+    console_shows_incidents_and_takes_settings(&lifecycle, gateway.address).await?;
     gateway.stop().await;
 
     let incidents = store.incidents(Some("brightwater"), 50)?;
@@ -334,6 +335,55 @@ async fn every_alert_fires_once_and_resolves_once_on_every_channel() -> anyhow::
     let board = docent_analytics::Dashboard::load(store, "brightwater", range)?;
     let uptime = board.kpis.uptime.context("the watcher's samples give an uptime")?;
     assert!(uptime > 0.0 && uptime < 1.0, "{uptime}");
+    Ok(())
+}
+
+/// The Analytics page lists the incidents and the channels (without their secrets), and its
+/// form replaces the settings, refusing invalid ones with the line at fault.
+async fn console_shows_incidents_and_takes_settings(lifecycle: &Lifecycle, gateway: SocketAddr) -> anyhow::Result<()> {
+    let token = lifecycle.create_admin_token("alerts-console", Some("brightwater"), "e2e")?;
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let signed_in = send(gateway, Method::POST, "/admin/sign-in", &form, format!("token={token}")).await?;
+    let cookie =
+        signed_in.header("set-cookie").context("a session cookie")?.split(';').next().unwrap_or_default().to_owned();
+    let page =
+        send(gateway, Method::GET, "/admin/bots/brightwater/analytics", &[("cookie", cookie.as_str())], "").await?;
+    assert_eq!(page.status, 200);
+    let html = String::from_utf8(page.body.to_vec())?;
+    assert_eq!(html.matches("<tr data-kind=").count(), 5, "{html}");
+    assert_eq!(html.matches("<span class=\"state good\">resolved ").count(), 5, "{html}");
+    assert!(html.contains("slack 127.0.0.1") && html.contains("email via 127.0.0.1:"), "{html}");
+    assert!(!html.contains("secret") && !html.contains("B000"), "no webhook token on the page");
+
+    let csrf = html.split("name=\"csrf\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default();
+    let with_cookie = [("content-type", "application/x-www-form-urlencoded"), ("cookie", cookie.as_str())];
+    let post = |settings: &str| {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("csrf", csrf)
+            .append_pair("settings", settings)
+            .finish()
+    };
+    let refused = send(
+        gateway,
+        Method::POST,
+        "/admin/bots/brightwater/alerts",
+        &with_cookie,
+        post("[[channel]]\nkind = \"sms\"\n"),
+    )
+    .await?;
+    assert_eq!(refused.status, 400);
+    assert!(String::from_utf8_lossy(&refused.body).contains("line 1: channel 1 (`to` is required)"));
+    let saved = send(
+        gateway,
+        Method::POST,
+        "/admin/bots/brightwater/alerts",
+        &with_cookie,
+        post("[thresholds]\nerror_rate_percent = 25\n"),
+    )
+    .await?;
+    assert_eq!((saved.status, saved.header("location")), (303, Some("/admin/bots/brightwater/analytics#alerts")));
+    let settings = docent_gateway::alerts::settings_of(lifecycle.store(), "brightwater")?;
+    assert!(settings.channels.is_empty() && (settings.thresholds.error_rate - 0.25).abs() < 1e-9);
     Ok(())
 }
 
