@@ -49,7 +49,7 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
     let duration = match unit {
         "ms" => Duration::from_millis(number),
         "s" | "" => Duration::from_secs(number),
-        "m" => Duration::from_secs(number * 60),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
         _ => return Err(format!("`{text}`: the unit is ms, s or m")),
     };
     if duration < Duration::from_millis(100) || duration > Duration::from_secs(3600) {
@@ -61,7 +61,11 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
 /// The base URL without a trailing slash, checked.
 fn target(url: &str) -> anyhow::Result<String> {
     let url = url.trim().trim_end_matches('/').to_owned();
-    fetch::parse_url(&url).map_err(|err| anyhow::anyhow!("--gateway {url}: {err}"))?;
+    let uri = fetch::parse_url(&url).map_err(|err| anyhow::anyhow!("--gateway {url}: {err}"))?;
+    // Targets are stored and quoted in notices: a user name or password must not ride along.
+    if uri.authority().is_some_and(|authority| authority.as_str().contains('@')) {
+        bail!("--gateway: give the gateway's base URL without a user name or password");
+    }
     if url.contains(['?', '#']) {
         bail!("--gateway {url}: give the gateway's base URL, without a query or fragment");
     }
@@ -165,8 +169,19 @@ mod tests {
             ("2h", None),
             ("61m", None),
             ("s", None),
+            ("999999999999999999m", None),
         ] {
             assert_eq!(parse_interval(text).ok(), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn targets_are_base_urls_without_credentials() {
+        assert_eq!(target(" http://127.0.0.1:8080/ ").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(target("https://chat.acme.example/docent").unwrap(), "https://chat.acme.example/docent");
+        for bad in ["ftp://x", "http://user:pw@chat.acme.example", "http://x/?a=1", "chat.acme.example"] {
+            let err = target(bad).unwrap_err().to_string();
+            assert!(!err.contains("pw@"), "{err}");
         }
     }
 }
