@@ -5,6 +5,7 @@
 //! HTTP in one place, [`http::error_response`]) and runs them on hyper in
 //! [`server`], started by [`serve`].
 
+pub mod alerts;
 pub mod assets;
 pub mod auth;
 pub mod demo_page;
@@ -15,8 +16,11 @@ mod html;
 pub mod http;
 pub mod import;
 pub mod live;
+pub mod metrics;
+pub mod notify;
 pub mod options;
 pub mod recorder;
 pub mod serve;
 pub mod server;
 pub mod tls;
+pub mod watch;

@@ -169,6 +169,10 @@ enum Command {
     },
     /// Print a bot's operational records (deploys, errors, refusals) as CSV or JSON, newest first.
     Logs(cli::logs::LogsArgs),
+    /// Probe gateways' /healthz from outside, record uptime, and send downtime (and other) alerts.
+    Watch(docent_gateway::watch::WatchArgs),
+    /// A bot's alert settings (thresholds and notification channels) and its incidents.
+    Alerts(cli::alerts::AlertsArgs),
     /// Seed a month of sample conversations for the console's analytics (used by `cargo xtask demo`).
     #[command(hide = true)]
     DemoData(cli::demo_data::DemoDataArgs),
@@ -218,6 +222,8 @@ fn run(command: Command) -> anyhow::Result<u8> {
         Command::Doctor(args) => cli::doctor::run(args),
         Command::Kb { command } => cli::kb::run(command),
         Command::Logs(args) => cli::logs::run(args).map(|()| 0),
+        Command::Watch(args) => docent_gateway::watch::run(args).map(|()| 0),
+        Command::Alerts(args) => cli::alerts::run(args).map(|()| 0),
         Command::DemoData(args) => cli::demo_data::run(args).map(|()| 0),
         Command::HashPassword => {
             eprintln!("reading the password from standard input (one line)");

@@ -409,6 +409,10 @@ pub(crate) struct ManifestSummary {
     pub inventory: docent_indexer::Inventory,
     pub stats: docent_indexer::IndexStats,
     pub model: Option<String>,
+    /// Bytes of the knowledge sources it was built from (the plan's storage measure); absent
+    /// in generations made before it was recorded.
+    #[serde(default)]
+    pub knowledge_bytes: Option<u64>,
 }
 
 fn visibility_name(visibility: docent_store::Visibility) -> &'static str {

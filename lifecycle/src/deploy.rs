@@ -405,7 +405,7 @@ impl Lifecycle {
         std::fs::create_dir(&temp).map_err(io_error(&temp))?;
         let built = self.build_generation_dir(bot, config, text, reusable, &temp, deploy_id, progress);
         let manifest = match built {
-            Ok(manifest) => manifest,
+            Ok(manifest) => ManifestSummary { knowledge_bytes: Some(scan.bytes), ..manifest },
             Err(err) => {
                 let _ = std::fs::remove_dir_all(&temp);
                 return Err(err);
@@ -498,7 +498,12 @@ impl Lifecycle {
                     &mut on_event,
                 )
                 .map_err(|source| Error::Knowledge { bot: bot.to_owned(), source })?;
-                ManifestSummary { inventory: manifest.inventory, stats: manifest.stats, model: manifest.model }
+                ManifestSummary {
+                    inventory: manifest.inventory,
+                    stats: manifest.stats,
+                    model: manifest.model,
+                    knowledge_bytes: None,
+                }
             }
         };
         knowledge::sync_dir(temp).map_err(io_error(temp))?;

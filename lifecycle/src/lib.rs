@@ -301,6 +301,16 @@ impl Lifecycle {
             .map_err(|source| Error::Knowledge { bot: generation.bot.clone(), source })
     }
 
+    /// Bytes of the knowledge sources the bot's live generation was built from, as `check`
+    /// compares them with the plan's storage limit; `None` before a deploy recorded them.
+    pub fn live_knowledge_bytes(&self, bot: &str) -> Result<Option<u64>> {
+        let Some(number) = self.store.bot(bot)?.and_then(|row| row.live) else { return Ok(None) };
+        let Some(generation) = self.store.generation(bot, number)? else { return Ok(None) };
+        Ok(serde_json::from_str::<check::ManifestSummary>(&generation.manifest)
+            .ok()
+            .and_then(|manifest| manifest.knowledge_bytes))
+    }
+
     /// The live config and index of `bot`, if it was deployed.
     pub fn open_live(&self, bot: &str) -> Result<Option<(BotConfig, KnowledgeBase)>> {
         let Some(row) = self.store.bot(bot)? else { return Ok(None) };

@@ -11,12 +11,14 @@
 //! Times are Unix seconds (UTC). Secrets never enter the store in clear: access
 //! and admin tokens are kept as SHA-256 digests (hex), passwords as argon2 hashes.
 
+pub mod alerts;
 pub mod events;
 mod sqlite;
 pub mod suite;
 
 use serde::Serialize;
 
+pub use alerts::{AlertKind, AlertStore, Incident, ProbeSample, ProbeTarget, UptimeCounts};
 pub use docent_protocol::Visibility;
 pub use events::{
     ConversationStats, Event, EventKind, EventStore, HourlyRollup, LogLevel, LogQuery, LogRecord, QuestionCount, Tier,
@@ -299,8 +301,9 @@ impl AuditEntry {
 
 /// The store. Methods that change what a gateway serves take the [`AuditEntry`] to write in
 /// the same transaction, and bump the revision there too.
-/// Events, rollups and operational logs are its [`EventStore`] part.
-pub trait Store: EventStore + Send + Sync {
+/// Events, rollups and operational logs are its [`EventStore`] part; alert settings,
+/// incidents and probe samples its [`AlertStore`] part.
+pub trait Store: EventStore + AlertStore + Send + Sync {
     /// Increases with every change a gateway must see.
     fn revision(&self) -> Result<u64>;
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
+mod alerts;
 mod events;
 
 use crate::{
@@ -216,6 +217,40 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 ALTER TABLE bots ADD COLUMN site_secret TEXT;
+"#,
+    r#"
+CREATE TABLE alert_settings (
+    bot TEXT PRIMARY KEY REFERENCES bots (id),
+    settings TEXT NOT NULL
+);
+
+CREATE TABLE incidents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    bot TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    opened_at INTEGER NOT NULL,
+    resolved_at INTEGER,
+    detail TEXT NOT NULL
+);
+-- At most one open incident per bot and kind: the insert that would make a second one does nothing.
+CREATE UNIQUE INDEX incidents_open ON incidents (bot, kind) WHERE resolved_at IS NULL;
+CREATE INDEX incidents_by_bot ON incidents (bot, id);
+
+CREATE TABLE probe_targets (
+    target TEXT PRIMARY KEY,
+    up INTEGER NOT NULL,
+    since INTEGER NOT NULL,
+    last_at INTEGER NOT NULL
+);
+
+CREATE TABLE probe_hours (
+    target TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    samples INTEGER NOT NULL DEFAULT 0,
+    up INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (target, hour)
+);
+CREATE INDEX probe_hours_by_hour ON probe_hours (hour);
 "#,
 ];
 

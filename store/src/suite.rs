@@ -6,9 +6,9 @@
 use std::collections::BTreeSet;
 
 use crate::{
-    AccessToken, AdminToken, AuditEntry, BotSeed, BotStatus, DeployOutcome, DeployStart, Event, EventKind, Generation,
-    GenerationKind, LogLevel, LogQuery, LogRecord, Plan, Quota, ScheduleAction, ScheduleState, Scope, Store, Tier,
-    Visibility,
+    AccessToken, AdminToken, AlertKind, AuditEntry, BotSeed, BotStatus, DeployOutcome, DeployStart, Event, EventKind,
+    Generation, GenerationKind, LogLevel, LogQuery, LogRecord, Plan, Quota, ScheduleAction, ScheduleState, Scope,
+    Store, Tier, Visibility,
 };
 
 /// One case: a name and a function run on a fresh store.
@@ -31,6 +31,9 @@ pub const CASES: &[Case] = &[
     ("events fold into hourly rollups, conversations and question counts", events_fold_into_rollups),
     ("question texts are forgotten after the retention", texts_are_purged),
     ("log records filter by bot, time range and lowest level", log_records_filter),
+    ("alert settings are stored per bot and audited without their text", alert_settings),
+    ("an incident opens once and resolves once, even under concurrent evaluators", incidents_open_and_resolve_once),
+    ("probe samples fold into each target's state and hourly uptime", probes_fold_into_state_and_uptime),
 ];
 
 const T0: i64 = 1_790_000_000;
@@ -473,4 +476,85 @@ fn sessions(store: &dyn Store) {
     assert!(store.revision().unwrap() > revision, "gateways see a new site secret");
     store.set_site_secret("acme", None, &audit("access.site_secret", Some("acme"))).unwrap();
     assert_eq!(store.site_secret("acme").unwrap(), None);
+}
+
+fn alert_settings(store: &dyn Store) {
+    add_bot(store, "acme");
+    assert_eq!(store.alert_settings("acme").unwrap(), None);
+    let text = "[[channel]]\nkind = \"webhook\"\nurl = \"https://hooks.example/T0K3N\"\n";
+    store.set_alert_settings("acme", Some(text), &audit("alerts.set", Some("acme"))).unwrap();
+    assert_eq!(store.alert_settings("acme").unwrap().as_deref(), Some(text));
+    assert_eq!(store.bots_with_alerts().unwrap(), vec!["acme".to_owned()]);
+    assert!(
+        store.audit_log(Some("acme"), 10).unwrap().iter().all(|entry| !entry.detail.contains("T0K3N")),
+        "the audit never holds the settings' secrets"
+    );
+    assert!(store.set_alert_settings("nobody", Some(text), &audit("alerts.set", Some("nobody"))).is_err());
+    store.set_alert_settings("acme", None, &audit("alerts.clear", Some("acme"))).unwrap();
+    assert_eq!(store.alert_settings("acme").unwrap(), None);
+    assert!(store.bots_with_alerts().unwrap().is_empty());
+}
+
+fn incidents_open_and_resolve_once(store: &dyn Store) {
+    let opened = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..5 {
+                    if store.open_incident("acme", AlertKind::ErrorRate, T0, "12 % errors").unwrap().is_some() {
+                        opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(opened.into_inner(), 1, "twenty attempts open one incident");
+    let other = store.open_incident("acme", AlertKind::Storage, T0 + 1, "95 %").unwrap().unwrap();
+    assert_eq!((other.kind, other.resolved_at), (AlertKind::Storage, None));
+    assert!(store.open_incident("beta", AlertKind::ErrorRate, T0, "x").unwrap().is_some(), "per bot");
+
+    let resolved = store.resolve_incident("acme", AlertKind::ErrorRate, T0 + 60).unwrap().unwrap();
+    assert_eq!(
+        (resolved.opened_at, resolved.resolved_at, resolved.detail.as_str()),
+        (T0, Some(T0 + 60), "12 % errors")
+    );
+    assert_eq!(store.resolve_incident("acme", AlertKind::ErrorRate, T0 + 61).unwrap(), None, "resolved once");
+    assert_eq!(store.resolve_incident("acme", AlertKind::Downtime, T0).unwrap(), None, "nothing open");
+    let again = store.open_incident("acme", AlertKind::ErrorRate, T0 + 120, "15 % errors").unwrap().unwrap();
+    assert_ne!(again.id, resolved.id, "after resolving, a new incident opens");
+
+    let listed = store.incidents(Some("acme"), 10).unwrap();
+    assert_eq!(listed.iter().map(|incident| incident.id).collect::<Vec<_>>(), vec![again.id, other.id, resolved.id]);
+    assert_eq!(store.incidents(None, 10).unwrap().len(), 4);
+    assert_eq!(store.incidents(None, 2).unwrap().len(), 2);
+}
+
+fn probes_fold_into_state_and_uptime(store: &dyn Store) {
+    let hour = T0 - T0 % 3600;
+    for (target, at, up) in [
+        ("http://a", hour, true),
+        ("http://a", hour + 10, true),
+        ("http://a", hour + 20, false),
+        ("http://a", hour + 30, false),
+        ("http://b", hour + 5, true),
+        ("http://a", hour + 3_600, true),
+    ] {
+        store.record_probe(&crate::ProbeSample { target: target.into(), at, up }).unwrap();
+    }
+    let targets = store.probe_targets().unwrap();
+    assert_eq!(
+        targets,
+        vec![
+            crate::ProbeTarget { target: "http://a".into(), up: true, since: hour + 3_600, last_at: hour + 3_600 },
+            crate::ProbeTarget { target: "http://b".into(), up: true, since: hour + 5, last_at: hour + 5 },
+        ]
+    );
+    store.record_probe(&crate::ProbeSample { target: "http://b".into(), at: hour + 40, up: false }).unwrap();
+    store.record_probe(&crate::ProbeSample { target: "http://b".into(), at: hour + 50, up: false }).unwrap();
+    let b = store.probe_targets().unwrap().pop().unwrap();
+    assert_eq!((b.up, b.since, b.last_at), (false, hour + 40, hour + 50), "a run of downs keeps its start");
+
+    assert_eq!(store.uptime(hour, hour + 3_600).unwrap(), crate::UptimeCounts { samples: 7, up: 3 });
+    assert_eq!(store.uptime(hour, hour + 7_200).unwrap(), crate::UptimeCounts { samples: 8, up: 4 });
+    assert_eq!(store.uptime(hour + 7_200, hour + 9_000).unwrap(), crate::UptimeCounts::default());
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real gateway and demo site on loopback sockets, over HTTP and in headless Chromium.
 
+mod alerts;
 mod api_fuzz;
 mod browser;
 mod cdn;

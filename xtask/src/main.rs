@@ -209,11 +209,12 @@ fn test(root: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     run(cargo(root).args(["fmt", "--all", "--check"]))?;
     ensure_packages(
-        "the browser and CDN tests",
+        "the browser, CDN and alert tests",
         &[
             ("chromium", "/usr/bin/chromium"),
             ("chromium-driver", "/usr/bin/chromedriver"),
             ("nginx", "/usr/sbin/nginx"),
+            ("python3-aiosmtpd", "/usr/lib/python3/dist-packages/aiosmtpd"),
         ],
     )?;
     let widget = dist::build_widget(root)?;

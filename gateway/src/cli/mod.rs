@@ -1,5 +1,6 @@
 //! The `docent` subcommands that manage bots: arguments shared by all of them, and opening the lifecycle.
 
+pub(crate) mod alerts;
 pub(crate) mod debug;
 pub(crate) mod demo_data;
 pub(crate) mod doctor;

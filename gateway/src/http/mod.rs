@@ -59,8 +59,13 @@ pub struct AppState {
     pub client_address: ClientAddress,
     /// Events and operational records, written to the store off the request path.
     pub recorder: Recorder,
-    /// Whether the console's site check and import may fetch private and loopback addresses.
+    /// Whether the console's site check and import, and alert webhooks, may reach private and
+    /// loopback addresses.
     pub fetch_private: bool,
+    /// How often the alert rules are evaluated.
+    pub alert_interval: std::time::Duration,
+    /// Prometheus counters, served at `/v1/admin/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -75,6 +80,8 @@ impl AppState {
             console_sessions: ConsoleSessions::default(),
             client_address: ClientAddress::default(),
             fetch_private: false,
+            alert_interval: crate::alerts::DEFAULT_INTERVAL,
+            metrics: crate::metrics::Metrics::default(),
         }
     }
 }
@@ -101,6 +108,7 @@ where
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert(REQUEST_ID, value);
     }
+    state.metrics.request(crate::metrics::route_of(&path), response.status().as_u16(), started.elapsed().as_secs_f64());
     tracing::info!(
         request_id,
         %method,

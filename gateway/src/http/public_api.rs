@@ -167,6 +167,7 @@ where
     .await
     .map_err(|err| ApiError::internal(&err))??;
     tracing::info!(bot = %bot.id(), generation = bot.generation, kind = ?reply.kind, chars, "answered");
+    state.metrics.reply(bot.id(), crate::recorder::tier_of(reply.kind).as_str());
     state.recorder.exchange(bot, &conversation_id, question, &reply, &client);
     Ok(json(StatusCode::OK, &MessageReply { conversation_id, reply }))
 }

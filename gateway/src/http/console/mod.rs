@@ -232,6 +232,23 @@ async fn bot_action(
             blocking(lifecycle, move |lifecycle| lifecycle.set_plan(&id, Some(&plan), &actor)).await?;
             "plan-set"
         }
+        "alerts" => {
+            let text = form.get("settings").cloned().unwrap_or_default();
+            if text.trim().is_empty() {
+                return Err(ApiError::invalid_request("paste the alert settings (TOML)"));
+            }
+            let lifecycle = Arc::clone(lifecycle);
+            tokio::task::spawn_blocking(move || crate::alerts::store_settings(&lifecycle, &id, Some(&text), &actor))
+                .await
+                .map_err(|err| ApiError::internal(&err))?
+                .map_err(|err| ApiError::invalid_request(format!("{err:#}")))?;
+            state.recorder.log(
+                LogLevel::Info,
+                Some(bot),
+                format!("console: alert settings set by admin:{}", admin.name),
+            );
+            return Ok(redirect(&format!("/admin/bots/{bot}/analytics#alerts")));
+        }
         "check-site" => {
             let url = field("url").ok_or_else(|| ApiError::invalid_request("give the page's address"))?;
             let limits = FetchLimits { allow_private: state.fetch_private, ..FetchLimits::default() };

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use docent_analytics::{Dashboard, Goal, Range, Standing, chart};
-use docent_lifecycle::store::{AdminToken, LogLevel, LogQuery, LogRecord, QuestionCount, Scope};
+use docent_lifecycle::store::{AdminToken, Incident, LogLevel, LogQuery, LogRecord, QuestionCount, Scope};
 use docent_lifecycle::when::{self, now};
 use docent_protocol::ErrorCode;
 use hyper::StatusCode;
@@ -14,6 +14,7 @@ use hyper::header;
 use super::html::page;
 use super::pages::Operator;
 use super::{html, set_header};
+use crate::alerts::{self, AlertSettings};
 use crate::error::ApiError;
 use crate::html::escape;
 use crate::http::admin_api::{blocking, may_manage};
@@ -73,15 +74,93 @@ pub(super) async fn analytics(
     let pairs = query_pairs(query);
     let (key, range) = chosen_range(&pairs, now())?;
     let id = bot.to_owned();
-    let dashboard = blocking(&state.lifecycle, move |lifecycle| {
+    let (dashboard, incidents, settings) = blocking(&state.lifecycle, move |lifecycle| {
         lifecycle.require_bot(&id)?;
-        Ok(Dashboard::load(lifecycle.store(), &id, range)?)
+        let store = lifecycle.store();
+        Ok((
+            Dashboard::load(store, &id, range)?,
+            store.incidents(Some(&id), INCIDENT_ROWS)?,
+            alerts::settings_of(store, &id)?,
+        ))
     })
     .await?;
-    Ok(html(StatusCode::OK, analytics_page(me, &dashboard, &key, &pairs)))
+    let alerting = format!("{}{}", incidents_section(&incidents), alerts_section(me, bot, &settings));
+    Ok(html(StatusCode::OK, analytics_page(me, &dashboard, &key, &pairs, &alerting)))
 }
 
-fn analytics_page(me: &Operator<'_>, board: &Dashboard, key: &str, pairs: &[(String, String)]) -> String {
+/// Incidents listed on the Analytics page, newest first.
+const INCIDENT_ROWS: usize = 50;
+
+fn incidents_section(incidents: &[Incident]) -> String {
+    let mut html = String::from(
+        "<section class=\"card\" id=\"incidents\"><h2>Incidents</h2><table id=\"incident-list\"><thead><tr>\
+         <th scope=\"col\">Alert</th><th scope=\"col\">Opened</th><th scope=\"col\">State</th>\
+         <th scope=\"col\">Measured</th></tr></thead><tbody>",
+    );
+    for incident in incidents {
+        let state = match incident.resolved_at {
+            Some(at) => format!("<span class=\"state good\">resolved {}</span>", escape(&when::format(at))),
+            None => "<span class=\"state bad\">open</span>".to_owned(),
+        };
+        let _ = write!(
+            html,
+            "<tr data-kind=\"{kind}\"><th scope=\"row\">{title}</th><td>{opened}</td><td>{state}</td><td>{detail}</td></tr>",
+            kind = incident.kind.as_str(),
+            title = alerts::title(incident.kind),
+            opened = escape(&when::format(incident.opened_at)),
+            detail = escape(&incident.detail),
+        );
+    }
+    if incidents.is_empty() {
+        html.push_str("<tr><td colspan=\"4\">No incident so far.</td></tr>");
+    }
+    html.push_str("</tbody></table></section>");
+    html
+}
+
+/// The thresholds and channels (by kind and host only), and a form to replace them.
+fn alerts_section(me: &Operator<'_>, bot: &str, settings: &AlertSettings) -> String {
+    let thresholds = &settings.thresholds;
+    let mut html = format!(
+        "<section class=\"card\" id=\"alerts\"><h2>Alert settings</h2><table id=\"alert-thresholds\"><tbody>\
+         <tr><th scope=\"row\">Downtime</th><td>over {} s, seen by <code>docent watch</code></td></tr>\
+         <tr><th scope=\"row\">Error rate</th><td>over {} in the last hour</td></tr>\
+         <tr><th scope=\"row\">Success rate</th><td>under {} in the last 24 hours</td></tr>\
+         <tr><th scope=\"row\">Traffic spike</th><td>over {} of the same hour's normal</td></tr>\
+         <tr><th scope=\"row\">Storage</th><td>over {} of the plan's limit</td></tr>\
+         </tbody></table><h3>Channels</h3><ul id=\"alert-channels\">",
+        thresholds.downtime_seconds,
+        percent(thresholds.error_rate),
+        percent(thresholds.success_rate),
+        percent(thresholds.spike_ratio),
+        percent(thresholds.storage_ratio),
+    );
+    for channel in &settings.channels {
+        let _ = write!(html, "<li>{}</li>", escape(&channel.label()));
+    }
+    if settings.channels.is_empty() {
+        html.push_str("<li>None: incidents are listed here only.</li>");
+    }
+    let _ = write!(
+        html,
+        "</ul><form method=\"post\" action=\"/admin/bots/{bot}/alerts\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"alert-settings\">Replace the settings (TOML, as <code>docent alerts {bot} set</code> takes; see the README)</label>\
+         <textarea id=\"alert-settings\" name=\"settings\" rows=\"8\" placeholder=\"[thresholds]&#10;error_rate_percent = 10&#10;&#10;[[channel]]&#10;kind = &quot;slack&quot;&#10;url = &quot;https://…&quot;\"></textarea>\
+         <button class=\"primary\">Save alert settings</button></form></section>",
+        bot = escape(bot),
+        csrf = escape(me.csrf),
+    );
+    html
+}
+
+/// The page; `alerting` is the incidents and alert settings sections, put last.
+fn analytics_page(
+    me: &Operator<'_>,
+    board: &Dashboard,
+    key: &str,
+    pairs: &[(String, String)],
+    alerting: &str,
+) -> String {
     let id = escape(&board.bot);
     let mut body = format!(
         "<h1>{id} · Analytics</h1><p><a href=\"/admin/bots/{id}\">Back to {id}</a> · \
@@ -116,6 +195,7 @@ fn analytics_page(me: &Operator<'_>, board: &Dashboard, key: &str, pairs: &[(Str
     body.push_str("</section>");
     body.push_str(&questions_section("Most asked questions", "most-asked", &board.top_questions, false));
     body.push_str(&questions_section("Unresolved questions", "unresolved", &board.unresolved, true));
+    body.push_str(alerting);
     page(&format!("{} analytics", board.bot), Some((me.name, me.csrf)), &body)
 }
 
