@@ -20,3 +20,4 @@ pub mod recorder;
 pub mod serve;
 pub mod server;
 pub mod tls;
+pub mod widget_text;
