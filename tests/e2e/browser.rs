@@ -762,7 +762,11 @@ async fn on_a_page_that_forbids_wasm_the_chat_runs_in_a_frame_from_the_gateway()
     let frame = browser.wait_for(r#"iframe[data-docent-frame="brightwater"]"#, WAIT).await.unwrap();
     let deadline = std::time::Instant::now() + WAIT;
     while frame_clip(&browser, "brightwater").await == "inset(50%)" {
-        assert!(std::time::Instant::now() < deadline, "the frame never reported the launcher's area");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the frame never reported the launcher's area: {:?}",
+            browser.console_messages().await.unwrap()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let hints: Vec<String> = console_until(&browser, "runs in a frame")

@@ -5,8 +5,10 @@
   // The embedding page's origin, from its first message; the browser enforced frame-ancestors.
   let host = "";
   const tell = (message) => host && parent.postMessage(message, host);
-  // The viewport area the widget draws on (its launcher and open panel), as insets from each edge.
-  const report = () => requestAnimationFrame(() => {
+  // The viewport area the widget draws on (its launcher and open panel), as insets from each edge;
+  // measured after the current task's changes (a close event comes before the panel hides), and
+  // not at an animation frame, which Chrome holds back in a frame nothing of which is shown yet.
+  const report = () => queueMicrotask(() => {
     const root = document.querySelector("[data-docent-bot]")?.shadowRoot;
     const shown = root ? [...root.querySelectorAll(".docent-launcher, .docent-panel:not([hidden])")] : [];
     let [top, left, bottom, right] = [innerHeight, innerWidth, 0, 0];
