@@ -754,7 +754,8 @@ async fn console_until(browser: &Browser, needle: &str) -> Vec<String> {
 
 /// A page whose CSP forbids WebAssembly but allows a frame from the gateway gets the chat in a
 /// frame: one console line tells the owner what to add, clicks beside the widget reach the page,
-/// and a visitor opens the launcher, asks and gets an answer, which the page's `Docent.on` hears.
+/// a visitor opens the launcher, asks and gets an answer, which the page's `Docent.on` hears, and
+/// the page's `Docent.close()` closes the panel in the frame.
 #[tokio::test]
 async fn on_a_page_that_forbids_wasm_the_chat_runs_in_a_frame_from_the_gateway() {
     let browser = Browser::start().await.unwrap();
@@ -800,6 +801,13 @@ async fn on_a_page_that_forbids_wasm_the_chat_runs_in_a_frame_from_the_gateway()
     assert_ne!(open, closed, "the frame's area grows with the panel");
     let heard = browser.execute("return window.answers").await.unwrap();
     assert_eq!(heard, serde_json::json!([["brightwater", "faq"]]));
+    // The page's Docent calls reach the frame: closing gives the page back all but the launcher.
+    browser.execute("Docent.bot('brightwater').close()").await.unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    while frame_clip(&browser, "brightwater").await != closed {
+        assert!(std::time::Instant::now() < deadline, "Docent.close() did not reach the frame");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     browser.quit().await.unwrap();
 }
 
