@@ -1,4 +1,4 @@
-/*! Docent chat widget: its frames, for pages whose CSP forbids WebAssembly. Built by `cargo xtask dist`; do not edit. */
+/*! Docent chat widget: its frames, for pages whose CSP forbids WebAssembly. Built by `cargo xtask dist` from xtask/src/frames.js. */
 (() => {
 "use strict";
 // bundle.js inserted this script, with its helpers on the element.
