@@ -24,3 +24,4 @@ pub mod serve;
 pub mod server;
 pub mod tls;
 pub mod watch;
+pub mod widget_text;

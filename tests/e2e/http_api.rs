@@ -197,6 +197,51 @@ async fn health_and_demo_pages_answer() {
     assert!(String::from_utf8_lossy(&demo.body).contains(r#"data-bot="brightwater""#));
 }
 
+/// The config carries every sentence in one language: the snippet's `data-locale` (`locale`) before
+/// the page's `lang`, English when neither is usable, and the direction for right-to-left ones.
+#[tokio::test]
+async fn the_config_speaks_the_language_the_page_asks_for() {
+    let origin = stack().allowed_origin();
+    for (query, language, dir, send) in [
+        ("", "en", "ltr", "Send"),
+        ("?lang=fr", "fr", "ltr", "Envoyer"),
+        ("?locale=de-CH&lang=fr", "de", "ltr", "Senden"),
+        ("?locale=&lang=es-MX", "es", "ltr", "Enviar"),
+        ("?locale=%3Cb%3E&lang=ar", "ar", "rtl", "Send"),
+        ("?locale=ja", "ja", "ltr", "Send"),
+    ] {
+        let reply = get(&format!("/v1/bots/brightwater/config{query}"), &[("origin", &origin)]).await;
+        assert_eq!(reply.status, 200, "{query}: {:?}", reply.body);
+        let config = reply.json();
+        assert_eq!(
+            (config["language"].as_str(), config["dir"].as_str(), config["strings"]["send"].as_str()),
+            (Some(language), Some(dir), Some(send)),
+            "{query}: {config}"
+        );
+        assert_eq!(config["strings"].as_object().map(|strings| strings.len()), Some(37), "{query}");
+    }
+}
+
+/// The frame page of the no-wasm fallback: only the bot's allowed origins may embed it.
+#[tokio::test]
+async fn the_widget_frame_may_be_embedded_only_by_the_bots_origins() {
+    let version = env!("CARGO_PKG_VERSION");
+    let page = get(&format!("/widget/{version}/frame.html?bot=brightwater&locale=fr&lang=%22%3E"), &[]).await;
+    assert_eq!(page.status, 200, "{:?}", page.body);
+    let csp = page.header("content-security-policy").unwrap_or_default().to_owned();
+    assert!(csp.ends_with(&format!("frame-ancestors {}", stack().allowed_origin())), "{csp}");
+    assert!(csp.contains("'wasm-unsafe-eval'") && csp.contains("connect-src 'self'"), "{csp}");
+    let html = String::from_utf8_lossy(&page.body).into_owned();
+    assert!(html.contains(r#"<html lang="">"#), "a lang that is no language tag stays out: {html}");
+    assert!(html.contains(r#"data-bot="brightwater" data-locale="fr""#), "{html}");
+    for (path, status, code) in [
+        (format!("/widget/{version}/frame.html?bot=nobody"), 404, "bot_not_found"),
+        (format!("/widget/{version}/frame.html"), 400, "invalid_request"),
+        ("/widget/9.9.9/frame.html?bot=brightwater".to_owned(), 404, "widget_version_not_found"),
+    ] {
+        let reply = get(&path, &[]).await;
+        assert_eq!((reply.status, reply.error_code()), (status, code.to_owned()), "{path}");
+
 /// Property tests of the request path, through the gateway's router without a socket.
 mod request_path {
     use std::net::{IpAddr, Ipv4Addr};

@@ -83,6 +83,7 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
     let served = [
         "/healthz",
         "/widget/{version}/{file}",
+        "/widget/{version}/frame.html",
         "/demo/{bot}",
         "/v1/bots/{bot}/config",
         "/v1/bots/{bot}/messages",

@@ -15,6 +15,7 @@ mod public_api;
 mod respond;
 mod widget_events;
 mod widget_files;
+mod widget_frame;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -139,6 +140,9 @@ where
             allow_any_origin(&mut response);
             no_store(&mut response);
             response
+        }
+        ["widget", version, "frame.html"] if is_read(method) => {
+            widget_frame::page(state, version, request.uri().query())
         }
         ["widget", version, file] if is_read(method) => widget_asset(&state.assets, version, file, request.headers()),
         ["demo", bot] if is_read(method) => match state.live.get(bot) {

@@ -25,6 +25,7 @@ use crate::auth;
 use crate::error::{ApiError, truncate};
 use crate::live::ServedBot;
 use crate::recorder::Question;
+use crate::widget_text;
 use docent_lifecycle::reply::reply;
 use docent_lifecycle::when::now;
 use docent_store::{Quota, Session};
@@ -70,7 +71,7 @@ where
         Err(ApiError::new(ErrorCode::BotOffline, format!("bot \"{}\" is offline", bot.id())))
     } else {
         match (endpoint, method) {
-            ("config", _) => Ok(json(StatusCode::OK, &widget_config(&bot))),
+            ("config", _) => Ok(json(StatusCode::OK, &widget_config(&bot, request.uri().query()))),
             ("messages", _) => messages(state, &bot, request, ClientKey::of(client)).await,
             (_, Method::DELETE) => sign_out(state, &bot, request.headers()).await,
             _ => sign_in(state, &bot, request, ClientKey::of(client)).await,
@@ -94,14 +95,29 @@ fn refusal(err: &ApiError) -> HttpResponse {
     response
 }
 
-fn widget_config(bot: &ServedBot) -> WidgetConfig {
+/// The bot's configuration for a page that asked for `?locale=` (the snippet's `data-locale`) and
+/// `?lang=` (the page's `<html lang>`), with every sentence in the language they resolve to.
+fn widget_config(bot: &ServedBot, query: Option<&str>) -> WidgetConfig {
     let config = &bot.config;
+    let (mut requested, mut page) = (String::new(), String::new());
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match name.as_ref() {
+            "locale" => requested = value.into_owned(),
+            "lang" => page = value.into_owned(),
+            _ => {}
+        }
+    }
+    let appearance = &config.appearance;
+    let text = widget_text::resolve(&requested, &appearance.locale, &page, &appearance.strings);
     WidgetConfig {
         bot: config.id.clone(),
         name: config.name.clone(),
         visibility: bot.visibility(),
         greeting: config.greeting.clone(),
-        appearance: config.appearance.clone(),
+        appearance: appearance.clone(),
+        language: text.language,
+        dir: text.dir,
+        strings: text.strings,
     }
 }
 
