@@ -241,6 +241,8 @@ async fn the_widget_frame_may_be_embedded_only_by_the_bots_origins() {
     ] {
         let reply = get(&path, &[]).await;
         assert_eq!((reply.status, reply.error_code()), (status, code.to_owned()), "{path}");
+    }
+}
 
 /// Property tests of the request path, through the gateway's router without a socket.
 mod request_path {
