@@ -169,6 +169,9 @@ enum Command {
     },
     /// Print a bot's operational records (deploys, errors, refusals) as CSV or JSON, newest first.
     Logs(cli::logs::LogsArgs),
+    /// Write a bot's daily, weekly or monthly report (KPIs against targets, the period before,
+    /// questions, peak usage) as an HTML summary, an Excel workbook or a PDF executive summary.
+    Report(cli::report::ReportArgs),
     /// Seed a month of sample conversations for the console's analytics (used by `cargo xtask demo`).
     #[command(hide = true)]
     DemoData(cli::demo_data::DemoDataArgs),
@@ -218,6 +221,7 @@ fn run(command: Command) -> anyhow::Result<u8> {
         Command::Doctor(args) => cli::doctor::run(args),
         Command::Kb { command } => cli::kb::run(command),
         Command::Logs(args) => cli::logs::run(args).map(|()| 0),
+        Command::Report(args) => cli::report::run(args).map(|()| 0),
         Command::DemoData(args) => cli::demo_data::run(args).map(|()| 0),
         Command::HashPassword => {
             eprintln!("reading the password from standard input (one line)");
