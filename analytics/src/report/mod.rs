@@ -179,23 +179,29 @@ impl Unit {
         }
     }
 
-    /// A change from the previous period: percentage points for rates.
+    /// A change from the previous period: percentage points for rates. A change that rounds
+    /// to zero is `±0`, never `-0.00`.
     pub fn show_change(self, change: f64) -> String {
-        let sign = if change > 0.0 {
-            "+"
-        } else if change < 0.0 {
-            "−"
-        } else {
-            "±"
-        };
         let size = change.abs();
-        match self {
-            Unit::Count => format!("{sign}{size:.0}"),
-            Unit::Percent => format!("{sign}{:.1} pt", size * 100.0),
-            Unit::Seconds => format!("{sign}{size:.2} s"),
-            Unit::Duration => format!("{sign}{size:.0} s"),
-            Unit::Rating => format!("{sign}{size:.2}"),
-        }
+        let shown = match self {
+            Unit::Count | Unit::Duration => format!("{size:.0}"),
+            Unit::Percent => format!("{:.1}", size * 100.0),
+            Unit::Seconds | Unit::Rating => format!("{size:.2}"),
+        };
+        let rounds_to_zero = shown.chars().all(|c| c == '0' || c == '.');
+        let sign = if rounds_to_zero {
+            "±"
+        } else if change > 0.0 {
+            "+"
+        } else {
+            "−"
+        };
+        let unit = match self {
+            Unit::Count | Unit::Rating => "",
+            Unit::Percent => " pt",
+            Unit::Seconds | Unit::Duration => " s",
+        };
+        format!("{sign}{shown}{unit}")
     }
 }
 

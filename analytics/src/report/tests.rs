@@ -47,6 +47,23 @@ fn periods_end_at_their_instant() {
     );
 }
 
+#[test]
+fn changes_carry_their_sign_and_unit() {
+    for (unit, change, shown) in [
+        (Unit::Count, 12.0, "+12"),
+        (Unit::Count, -3.0, "−3"),
+        (Unit::Count, 0.0, "±0"),
+        (Unit::Percent, 0.021, "+2.1 pt"),
+        (Unit::Percent, -0.0004, "±0.0 pt"),
+        (Unit::Seconds, -0.001, "±0.00 s"),
+        (Unit::Seconds, -0.25, "−0.25 s"),
+        (Unit::Duration, 65.4, "+65 s"),
+        (Unit::Rating, 0.2, "+0.20"),
+    ] {
+        assert_eq!(unit.show_change(change), shown, "{unit:?} {change}");
+    }
+}
+
 /// The figure named `name` as the dashboard computes it, in the report's unit.
 fn expected(board: &Dashboard, name: &str) -> Option<f64> {
     let kpis = &board.kpis;
