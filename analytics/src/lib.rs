@@ -3,12 +3,14 @@
 //!
 //! The metrics are defined in `docs/analytics.md`; each field of [`Kpis`] says its formula.
 //! [`Dashboard::load`] reads one bot's figures for a [`Range`]; [`chart`] draws them as SVG,
-//! [`privacy`] filters what is stored, and [`demo`] seeds a month of sample conversations.
+//! [`privacy`] filters what is stored, [`demo`] seeds a month of sample conversations, and
+//! [`report`] gathers a day, week or month into HTML, Excel and PDF files.
 
 pub mod alerts;
 pub mod chart;
 pub mod demo;
 pub mod privacy;
+pub mod report;
 
 use docent_store::events::{day_of, hour_of};
 use docent_store::{ConversationStats, HourlyRollup, QuestionCount, Store, Timestamp, UptimeCounts};

@@ -173,6 +173,9 @@ enum Command {
     Watch(docent_gateway::watch::WatchArgs),
     /// A bot's alert settings (thresholds and notification channels) and its incidents.
     Alerts(cli::alerts::AlertsArgs),
+    /// Write a bot's daily, weekly or monthly report (KPIs against targets, the period before,
+    /// questions, peak usage) as an HTML summary, an Excel workbook or a PDF executive summary.
+    Report(cli::report::ReportArgs),
     /// Seed a month of sample conversations for the console's analytics (used by `cargo xtask demo`).
     #[command(hide = true)]
     DemoData(cli::demo_data::DemoDataArgs),
@@ -224,6 +227,7 @@ fn run(command: Command) -> anyhow::Result<u8> {
         Command::Logs(args) => cli::logs::run(args).map(|()| 0),
         Command::Watch(args) => docent_gateway::watch::run(args).map(|()| 0),
         Command::Alerts(args) => cli::alerts::run(args).map(|()| 0),
+        Command::Report(args) => cli::report::run(args).map(|()| 0),
         Command::DemoData(args) => cli::demo_data::run(args).map(|()| 0),
         Command::HashPassword => {
             eprintln!("reading the password from standard input (one line)");

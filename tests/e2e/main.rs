@@ -12,6 +12,7 @@ mod http_api;
 mod kb_import;
 mod limits;
 mod monitoring;
+mod reports;
 mod restart;
 mod tidy;
 mod tls;

@@ -91,6 +91,7 @@ where
             }
             ["bots", bot] => bot_page(state, &me, &admin, bot, pages::Notice::from_query(request.uri().query())).await,
             ["bots", bot, "analytics"] => monitoring::analytics(state, &me, &admin, bot, request.uri().query()).await,
+            ["bots", bot, "reports", file] => monitoring::report(state, &admin, bot, file).await,
             ["logs"] => monitoring::logs(state, &me, &admin, request.uri().query()).await,
             _ => Err(ApiError::not_found()),
         };

@@ -1,10 +1,13 @@
 //! The console's Analytics page (one bot, a time range, KPIs against targets, charts,
 //! questions) and Logs page (operational records filtered by time, level and bot, exported
-//! as CSV or JSON). Charts are SVG drawn on the server; the pages run no script of their own.
+//! as CSV or JSON), and the bot's report downloads (`reports/{day|week|month}.{html|xlsx|pdf}`).
+//! Charts are SVG drawn on the server; the pages run no script of their own.
 
 use std::fmt::Write;
 
+use docent_analytics::report::{Format, Period, Report};
 use docent_analytics::{Dashboard, Goal, Range, Standing, chart};
+use docent_lifecycle::store::events::day_of;
 use docent_lifecycle::store::{AdminToken, Incident, LogLevel, LogQuery, LogRecord, QuestionCount, Scope};
 use docent_lifecycle::when::{self, now};
 use docent_protocol::ErrorCode;
@@ -175,6 +178,7 @@ fn analytics_page(
         );
     }
     body.push_str(&range_form(key, pairs, board.range));
+    body.push_str(&reports_section(&id));
     body.push_str(&targets_section(board));
     body.push_str(&figures_section(board));
     body.push_str("<section class=\"card charts\"><h2>Charts</h2>");
@@ -219,6 +223,57 @@ fn range_form(key: &str, pairs: &[(String, String)], range: Range) -> String {
         when::format(range.to),
     );
     html
+}
+
+/// Download links for each period and format; `id` is already escaped.
+fn reports_section(id: &str) -> String {
+    let mut html = String::from(
+        "<section class=\"card\"><h2>Reports</h2><table id=\"reports\"><thead><tr><th scope=\"col\">Period</th>\
+         <th scope=\"col\">Summary (HTML)</th><th scope=\"col\">Detail (Excel)</th>\
+         <th scope=\"col\">Executive summary (PDF)</th></tr></thead><tbody>",
+    );
+    for (period, label) in [(Period::Day, "Yesterday"), (Period::Week, "Last 7 days"), (Period::Month, "Last month")] {
+        let _ = write!(html, "<tr><th scope=\"row\">{label}</th>");
+        for format in Format::ALL {
+            let file = format!("{}.{}", period.as_str(), format.extension());
+            let _ = write!(html, "<td><a href=\"/admin/bots/{id}/reports/{file}\" download>{file}</a></td>");
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str(
+        "</tbody></table><p class=\"muted\">Whole UTC days up to today 00:00, compared with the period before; \
+         the same files as <code>docent report</code>.</p></section>",
+    );
+    html
+}
+
+/// `GET /admin/bots/{bot}/reports/{period}.{format}`: the report of the period ending today
+/// at 00:00 UTC, as a download.
+pub(super) async fn report(
+    state: &crate::http::AppState,
+    admin: &AdminToken,
+    bot: &str,
+    file: &str,
+) -> Result<HttpResponse, ApiError> {
+    if !may_manage(admin, bot) {
+        return Err(ApiError::new(ErrorCode::Forbidden, format!("this admin token may not manage \"{bot}\"")));
+    }
+    let (period, format) = file
+        .split_once('.')
+        .and_then(|(period, extension)| Some((Period::parse(period)?, Format::parse(extension)?)))
+        .ok_or_else(ApiError::not_found)?;
+    let id = bot.to_owned();
+    let until = day_of(now());
+    let report = blocking(&state.lifecycle, move |lifecycle| {
+        lifecycle.require_bot(&id)?;
+        Ok(Report::build(lifecycle.store(), &id, period, until)?)
+    })
+    .await?;
+    let file = tokio::task::spawn_blocking(move || report.render(format))
+        .await
+        .map_err(|err| ApiError::internal(&err))?
+        .map_err(|err| ApiError::internal(&err))?;
+    Ok(download(file.mime_type, &file.name, file.bytes))
 }
 
 fn targets_section(board: &Dashboard) -> String {
@@ -381,8 +436,8 @@ pub(super) async fn logs(
     }
 }
 
-fn download(content_type: &str, file: &str, text: String) -> HttpResponse {
-    let mut response = hyper::Response::new(full_body(text));
+fn download(content_type: &str, file: &str, bytes: impl Into<bytes::Bytes>) -> HttpResponse {
+    let mut response = hyper::Response::new(full_body(bytes));
     set_header(&mut response, header::CONTENT_TYPE, content_type);
     set_header(&mut response, header::CONTENT_DISPOSITION, &format!("attachment; filename=\"{file}\""));
     response
