@@ -228,7 +228,9 @@ where
                 )));
             }
             if !state.password_checks.verify(hash, password).await? {
-                tracing::warn!(bot = %id, ?client, "failed sign-in");
+                // At debug level: a flood would otherwise write a line per guess. The
+                // operational log counts refusals once a minute per bot (`Recorder::failed_request`).
+                tracing::debug!(bot = %id, ?client, "failed sign-in");
                 return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong password"));
             }
             "(password)".to_owned()
