@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod assets;
 pub mod auth;
 pub mod demo_page;
+pub mod deploy_notices;
 pub mod doctor;
 pub mod error;
 pub mod fetch;

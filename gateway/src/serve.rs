@@ -150,13 +150,15 @@ pub async fn run_gateway(listener: TcpListener, state: Arc<AppState>, shutdown: 
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, while following the store (changes
-/// are live within a second), running due schedules and evaluating alert rules.
+/// are live within a second), running due schedules, evaluating alert rules and sending the
+/// deploy notices of changes made through it.
 pub async fn run_gateway_with(
     listener: TcpListener,
     state: Arc<AppState>,
     options: ServerOptions,
     shutdown: impl Future<Output = ()>,
 ) {
+    crate::deploy_notices::install(&state.lifecycle, state.fetch_private);
     let _follower = AbortOnDrop(tokio::spawn(Arc::clone(&state.live).follow(Arc::clone(&state.lifecycle))));
     let _scheduler = AbortOnDrop(tokio::spawn(run_schedules(Arc::clone(&state.lifecycle))));
     let _alerts =

@@ -16,6 +16,7 @@ use docent_store::{AuditEntry, DeployOutcome, DeployStart, Generation, Generatio
 use serde::Serialize;
 use sha2::{Digest, Sha384};
 
+use crate::change::ChangeKind;
 use crate::check::ManifestSummary;
 use crate::config::{BotConfig, Expect};
 use crate::knowledge::{self, Scan};
@@ -213,8 +214,29 @@ impl Lifecycle {
         })
     }
 
-    /// Deploys `bot`: the five phases, then the integration code. Refused while another process deploys it.
+    /// Deploys `bot`: the five phases, then the integration code. Refused while another process
+    /// deploys it. The outcome, a new live generation or a failure, is reported to the change hook.
     pub fn deploy(&self, bot: &str, actor: &str, progress: &mut dyn FnMut(DeployEvent)) -> Result<DeployReport> {
+        let previous = self.live_number(bot);
+        let result = self.deploy_phases(bot, actor, progress);
+        match &result {
+            Ok(report) => self.report_change(
+                bot,
+                actor,
+                ChangeKind::Deployed { generation: report.generation, previous, update: report.kind },
+            ),
+            // Another deploy of the bot is running: this one never started.
+            Err(Error::Busy(_)) => {}
+            Err(err) => self.report_change(
+                bot,
+                actor,
+                ChangeKind::DeployFailed { live: self.live_number(bot), reason: err.to_string() },
+            ),
+        }
+        result
+    }
+
+    fn deploy_phases(&self, bot: &str, actor: &str, progress: &mut dyn FnMut(DeployEvent)) -> Result<DeployReport> {
         let started = Instant::now();
         let mut phases = Vec::new();
         let mut phase_started = Instant::now();
@@ -536,6 +558,7 @@ impl Lifecycle {
             format!("generation {target} live (was {})", row.live.map_or("none".to_owned(), |n| n.to_string())),
         );
         self.store.activate_generation(bot, target, None, &audit)?;
+        self.report_change(bot, actor, ChangeKind::RolledBack { generation: target, previous: row.live });
         Ok(target)
     }
 

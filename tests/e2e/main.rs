@@ -6,6 +6,7 @@ mod browser;
 mod cdn;
 mod console;
 mod deploy;
+mod deploy_notices;
 mod doctor;
 mod edge_guard;
 mod http_api;
