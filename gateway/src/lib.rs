@@ -18,6 +18,7 @@ pub mod http;
 pub mod import;
 pub mod live;
 pub mod metrics;
+pub mod monitor;
 pub mod notify;
 pub mod options;
 pub mod recorder;

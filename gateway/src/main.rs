@@ -1,7 +1,8 @@
 //! The `docent` command: serve the bots, and check, train, deploy and manage them from the shell.
 //!
 //! Exit codes: 0 success (and `check`: ready to deploy), 1 error, 2 bad arguments,
-//! 10 `check`: needs update (outdated), 20 `check`: cannot deploy; 10 `kb lint` and `doctor`: findings.
+//! 10 `check`: needs update (outdated), 20 `check`: cannot deploy; 10 `kb lint` and `doctor`: findings;
+//! 10 `monitor`: a question failed.
 
 mod cli;
 
@@ -171,6 +172,9 @@ enum Command {
     Logs(cli::logs::LogsArgs),
     /// Probe gateways' /healthz from outside, record uptime, and send downtime (and other) alerts.
     Watch(docent_gateway::watch::WatchArgs),
+    /// Ask a bot's [[test]] questions of the live bot now, through --public-url with an allowed
+    /// Origin, as the scheduled continuous tests do. Exit codes: 0 passed, 10 a question failed.
+    Monitor(cli::monitor::MonitorArgs),
     /// A bot's alert settings (thresholds and notification channels) and its incidents.
     Alerts(cli::alerts::AlertsArgs),
     /// Seed a month of sample conversations for the console's analytics (used by `cargo xtask demo`).
@@ -223,6 +227,7 @@ fn run(command: Command) -> anyhow::Result<u8> {
         Command::Kb { command } => cli::kb::run(command),
         Command::Logs(args) => cli::logs::run(args).map(|()| 0),
         Command::Watch(args) => docent_gateway::watch::run(args).map(|()| 0),
+        Command::Monitor(args) => cli::monitor::run(args),
         Command::Alerts(args) => cli::alerts::run(args).map(|()| 0),
         Command::DemoData(args) => cli::demo_data::run(args).map(|()| 0),
         Command::HashPassword => {

@@ -150,8 +150,8 @@ pub async fn run_gateway(listener: TcpListener, state: Arc<AppState>, shutdown: 
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, while following the store (changes
-/// are live within a second), running due schedules, evaluating alert rules and sending the
-/// deploy notices of changes made through it.
+/// are live within a second), running due schedules and continuous tests, evaluating alert rules and sending
+/// the deploy notices of changes made through it.
 pub async fn run_gateway_with(
     listener: TcpListener,
     state: Arc<AppState>,
@@ -163,6 +163,7 @@ pub async fn run_gateway_with(
     let _scheduler = AbortOnDrop(tokio::spawn(run_schedules(Arc::clone(&state.lifecycle))));
     let _alerts =
         AbortOnDrop(tokio::spawn(alerts::run(Arc::clone(&state.lifecycle), state.alert_interval, state.fetch_private)));
+    let _monitor = AbortOnDrop(tokio::spawn(crate::monitor::run(Arc::clone(&state.lifecycle), state.fetch_private)));
     server::serve(listener, state, options, shutdown).await;
 }
 

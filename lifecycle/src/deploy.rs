@@ -11,14 +11,14 @@ use std::path::Path;
 use std::time::Instant;
 
 use docent_indexer::{BuildEvent, BuildOptions, KnowledgeBase, SemanticMode};
-use docent_protocol::ReplyKind;
+use docent_protocol::{Reply, ReplyKind};
 use docent_store::{AuditEntry, DeployOutcome, DeployStart, Generation, GenerationKind};
 use serde::Serialize;
 use sha2::{Digest, Sha384};
 
 use crate::change::ChangeKind;
 use crate::check::ManifestSummary;
-use crate::config::{BotConfig, Expect};
+use crate::config::{BotConfig, Expect, TestCase};
 use crate::knowledge::{self, Scan};
 use crate::{Error, Lifecycle, Result, failpoint, io_error, when};
 
@@ -595,26 +595,7 @@ pub fn run_tests(
     for (index, test) in config.tests.iter().enumerate() {
         let reply = crate::reply::reply(config, knowledge, &test.question)
             .map_err(|source| Error::Knowledge { bot: config.id.clone(), source })?;
-        let sources: Vec<&str> = reply.sources.iter().map(|s| s.source.as_str()).collect();
-        // Only a confident answer counts: suggested pages pass no source or text test.
-        let answered = matches!(reply.kind, ReplyKind::Faq | ReplyKind::Document);
-        let (passed, expected) = match &test.expect {
-            Expect::Source(want) => (
-                answered && sources.iter().any(|s| s == want || s.split('#').next() == Some(want.as_str())),
-                format!("an answer from {want}"),
-            ),
-            Expect::Text(want) => (
-                answered && reply.text.to_lowercase().contains(&want.to_lowercase()),
-                format!("an answer containing \"{want}\""),
-            ),
-            Expect::Unknown => (reply.kind == ReplyKind::Unknown, "\"I don't know\"".to_owned()),
-        };
-        let got = match reply.kind {
-            ReplyKind::Unknown => "\"I don't know\"".to_owned(),
-            ReplyKind::Suggestions => format!("suggestions ({})", sources.join(", ")),
-            _ if sources.is_empty() => "an answer from no source".to_owned(),
-            _ => format!("an answer from {}", sources.join(", ")),
-        };
+        let Verdict { passed, expected, got } = judge(test, &reply);
         progress(DeployEvent::TestRun { question: test.question.clone(), passed, detail: got.clone() });
         progress(DeployEvent::Progress {
             phase: Phase::AutomaticTesting,
@@ -627,6 +608,41 @@ pub fn run_tests(
         }
     }
     Ok(failures)
+}
+
+/// A test's verdict on a reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub passed: bool,
+    /// What the test wanted, in words (`an answer from faq.toml`).
+    pub expected: String,
+    /// What came back, in words.
+    pub got: String,
+}
+
+/// Judges `reply` by `test`: the same rule at a deploy and in continuous tests of the live bot.
+pub fn judge(test: &TestCase, reply: &Reply) -> Verdict {
+    let sources: Vec<&str> = reply.sources.iter().map(|s| s.source.as_str()).collect();
+    // Only a confident answer counts: suggested pages pass no source or text test.
+    let answered = matches!(reply.kind, ReplyKind::Faq | ReplyKind::Document);
+    let (passed, expected) = match &test.expect {
+        Expect::Source(want) => (
+            answered && sources.iter().any(|s| s == want || s.split('#').next() == Some(want.as_str())),
+            format!("an answer from {want}"),
+        ),
+        Expect::Text(want) => (
+            answered && reply.text.to_lowercase().contains(&want.to_lowercase()),
+            format!("an answer containing \"{want}\""),
+        ),
+        Expect::Unknown => (reply.kind == ReplyKind::Unknown, "\"I don't know\"".to_owned()),
+    };
+    let got = match reply.kind {
+        ReplyKind::Unknown => "\"I don't know\"".to_owned(),
+        ReplyKind::Suggestions => format!("suggestions ({})", sources.join(", ")),
+        _ if sources.is_empty() => "an answer from no source".to_owned(),
+        _ => format!("an answer from {}", sources.join(", ")),
+    };
+    Verdict { passed, expected, got }
 }
 
 /// Standard base64 with padding (for SRI hashes).

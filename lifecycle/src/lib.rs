@@ -43,7 +43,7 @@ use serde::Serialize;
 
 pub use change::{Change, ChangeHook, ChangeKind};
 pub use check::{CheckReport, CheckState, Failure};
-pub use deploy::{DeployEvent, DeployReport, Integration, Phase, UpdateKind};
+pub use deploy::{DeployEvent, DeployReport, Integration, Phase, UpdateKind, Verdict, judge};
 pub use docent_store as store;
 pub use when::PeakHours;
 
@@ -323,6 +323,12 @@ impl Lifecycle {
         Ok(serde_json::from_str::<check::ManifestSummary>(&generation.manifest)
             .ok()
             .and_then(|manifest| manifest.knowledge_bytes))
+    }
+
+    /// The live generation's config of `bot` (visibility and access as deployed), if it was deployed.
+    pub fn live_config(&self, bot: &str) -> Result<Option<BotConfig>> {
+        let Some(number) = self.store.bot(bot)?.and_then(|row| row.live) else { return Ok(None) };
+        Ok(Some(self.generation_config(&self.generation(bot, number)?)?))
     }
 
     /// The live config and index of `bot`, if it was deployed.

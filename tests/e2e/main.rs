@@ -5,6 +5,7 @@ mod api_fuzz;
 mod browser;
 mod cdn;
 mod console;
+mod continuous_tests;
 mod deploy;
 mod deploy_notices;
 mod doctor;

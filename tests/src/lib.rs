@@ -8,6 +8,7 @@
 
 pub mod alerting;
 pub mod http;
+pub mod nginx;
 pub mod pages;
 pub mod webdriver;
 

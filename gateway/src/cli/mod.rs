@@ -7,6 +7,7 @@ pub(crate) mod doctor;
 pub(crate) mod kb;
 pub(crate) mod logs;
 pub(crate) mod manage;
+pub(crate) mod monitor;
 pub(crate) mod settings;
 
 use std::sync::Arc;
