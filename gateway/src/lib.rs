@@ -13,6 +13,7 @@ pub mod deploy_notices;
 pub mod doctor;
 pub mod error;
 pub mod fetch;
+pub mod hotfix;
 mod html;
 pub mod http;
 pub mod import;

@@ -99,6 +99,8 @@ pub struct TestCase {
     pub expect: Expect,
     /// Line of the `[[test]]` in bot.toml.
     pub line: usize,
+    /// `critical = true`: one of the tests a hotfix deploy runs (`docent deploy --hotfix`).
+    pub critical: bool,
 }
 
 /// What a test question's reply must show.
@@ -201,6 +203,7 @@ struct RawTest {
     expect_source: Option<String>,
     expect_text: Option<String>,
     expect: Option<Spanned<String>>,
+    critical: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -398,7 +401,12 @@ pub fn parse(path: &Path, id: &str, text: &str) -> Result<BotConfig, ConfigError
                 ));
             }
         };
-        tests.push(TestCase { question, expect, line: line_of(text, span.start) });
+        tests.push(TestCase {
+            question,
+            expect,
+            line: line_of(text, span.start),
+            critical: test.critical.unwrap_or(false),
+        });
     }
 
     Ok(BotConfig {

@@ -10,6 +10,7 @@ mod deploy;
 mod deploy_notices;
 mod doctor;
 mod edge_guard;
+mod hotfix;
 mod http_api;
 mod kb_import;
 mod limits;
