@@ -7,6 +7,8 @@
 //! `Access-Control-Allow-Origin`, a TLS failure, an exhausted quota or an expired plan, a bot
 //! taken offline, or a rollback to a generation that fails a test added since (the questions
 //! come from the bot's current bot.toml; from the live generation when it is not there).
+//! Over HTTPS, a certificate that expires within [`CERTIFICATE_WARNING_DAYS`] fails the run too,
+//! saying how many days are left.
 //!
 //! Runs are daily unless `[monitor] interval_seconds` in the bot's alert settings says
 //! otherwise; the first comes an interval after the deploy (which ran the same tests). Every `docent serve` looks for due runs each second and the store lets one
@@ -38,6 +40,9 @@ pub const TICK: Duration = Duration::from_secs(1);
 
 /// The longest one question may take, TLS and CDN included.
 pub const QUESTION_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A certificate expiring within this many days fails the run.
+pub const CERTIFICATE_WARNING_DAYS: i64 = 14;
 
 /// Bytes of an answer read (a reply is far smaller).
 const ANSWER_BYTES: usize = 256 * 1024;
@@ -118,6 +123,19 @@ async fn ask(public_url: &str, bot: &str, origin: &str, test: &TestCase, allow_p
         Ok(answer) => answer,
         Err(err) => return result(false, expected(), format!("no answer from {url}: {err}")),
     };
+    if let Some(expires_at) = answer.certificate_expires_at {
+        let days = (expires_at - now()).div_euclid(86_400);
+        if days < CERTIFICATE_WARNING_DAYS {
+            return result(
+                false,
+                expected(),
+                format!(
+                    "the TLS certificate of {url} expires in {days} days ({}): renew it before browsers refuse the widget",
+                    docent_lifecycle::when::format(expires_at)
+                ),
+            );
+        }
+    }
     if answer.status != StatusCode::OK {
         return result(false, expected(), refusal(answer.status, &answer.body));
     }

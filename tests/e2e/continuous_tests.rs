@@ -4,13 +4,18 @@
 //! quota, and a rollback to a generation that fails a test added since. Each failure opens one
 //! incident and each recovery resolves it, announced to a webhook receiver; the console's bot
 //! page shows the failing question, and `docent monitor` (the real binary) reports it too.
+//! Over HTTPS, a certificate near its end fails a run with the days left.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use docent_gateway::assets::WidgetAssets;
+use docent_gateway::server::ServerOptions;
+use docent_gateway::tls::{ReloadingCert, TlsFiles};
 use docent_lifecycle::store::Plan;
+use docent_lifecycle::when::now;
 use docent_lifecycle::{Lifecycle, LifecycleOptions};
 use docent_tests::alerting::{Gateway, Received, webhook_receiver};
 use docent_tests::http::send;
@@ -19,7 +24,9 @@ use docent_tests::{copy_tree, workspace_root};
 use hyper::Method;
 use serde_json::Value;
 
+use crate::limits::serve_on_loopback;
 use crate::restart::docent_binary;
+use crate::tls::TestCa;
 
 const STRIP_CORS: &str = "proxy_hide_header Access-Control-Allow-Origin;";
 
@@ -159,5 +166,51 @@ async fn the_next_run_catches_stripped_cors_an_exhausted_quota_and_a_bad_rollbac
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(incident_notices(&received).len(), 5, "one notice per change of state");
     gateway.stop().await;
+    Ok(())
+}
+
+/// Over HTTPS, a certificate with days left fails the run and says how many: `docent monitor`
+/// asks a TLS gateway whose certificate, from a CA the process trusts through
+/// `SSL_CERT_FILE`, ends in 5 days' date.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiring_certificate_fails_the_run_with_the_days_left() -> anyhow::Result<()> {
+    let binary = tokio::task::spawn_blocking(docent_binary).await??;
+    let (data, bots, certs) = (tempfile::tempdir()?, tempfile::tempdir()?, tempfile::tempdir()?);
+    copy_tree(&workspace_root().join("demo/bots/brightwater"), &bots.path().join("brightwater"))?;
+    let lifecycle = Arc::new(Lifecycle::open(LifecycleOptions::new(data.path(), bots.path()))?);
+    let deploying = Arc::clone(&lifecycle);
+    tokio::task::spawn_blocking(move || deploying.deploy("brightwater", "e2e", &mut |_| {})).await??;
+
+    let ca = TestCa::new();
+    let day = docent_lifecycle::when::format(now() + 5 * 86_400);
+    let ymd: Vec<&str> = day[..10].split('-').collect();
+    let date = (ymd[0].parse()?, ymd[1].parse()?, ymd[2].parse()?);
+    ca.issue_until(certs.path(), std::time::SystemTime::now(), Some(date));
+    std::fs::write(certs.path().join("ca.pem"), ca.issuer.pem())?;
+    let files = TlsFiles { cert: certs.path().join("cert.pem"), key: certs.path().join("key.pem") };
+    let tls = ReloadingCert::load(files)?;
+    let assets = WidgetAssets::from_dir(&workspace_root().join("target/widget-dist")).map_err(anyhow::Error::msg)?;
+    let opening = Arc::clone(&lifecycle);
+    let state = tokio::task::spawn_blocking(move || docent_gateway::serve::app_state(opening, assets)).await??;
+    let address = serve_on_loopback(state, ServerOptions { tls: Some(tls.acceptor()?), ..ServerOptions::default() });
+
+    let (data_dir, bots_dir, ca_file) = (data.path().to_owned(), bots.path().to_owned(), certs.path().join("ca.pem"));
+    let public_url = format!("https://localhost:{}", address.port());
+    let cli = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&binary)
+            .args(["monitor", "brightwater", "--fetch-private", "--public-url", &public_url, "--data"])
+            .arg(data_dir)
+            .arg("--bots")
+            .arg(bots_dir)
+            .env("SSL_CERT_FILE", ca_file)
+            .env("DOCENT_LOG", "warn")
+            .output()
+    })
+    .await??;
+    let printed = String::from_utf8_lossy(&cli.stdout);
+    assert_eq!(cli.status.code(), Some(10), "{printed}{}", String::from_utf8_lossy(&cli.stderr));
+    assert!(printed.contains(&format!("expires in 4 days ({} 00:00:00 UTC)", &day[..10])), "{printed}");
+    let run = lifecycle.store().monitor_runs("brightwater", 1)?.pop().context("the run is stored")?;
+    assert_eq!(run.passed, Some(false));
     Ok(())
 }
