@@ -578,6 +578,10 @@ mod tests {
             "bots/acme/bot.toml:5: `test.expect`: `nothing` is not known; the only value is \"unknown\"",
         );
         check_error(
+            &format!("{base}[[test]]\nquestion = \"a\"\nexpect = \"unknown\"\ncritical = \"yes\"\n"),
+            "bots/acme/bot.toml:6: invalid type: string \"yes\", expected a boolean",
+        );
+        check_error(
             &format!("{base}[profile]\ncompany = \"Acme\"\nmood = \"happy\"\n"),
             "bots/acme/bot.toml:5: unknown field `mood`, expected one of `company`, `purpose`, `audience`, `tone`, `escalation_contact`, `language`",
         );
@@ -593,7 +597,7 @@ mod tests {
         let text = format!(
             "{base}description = \"Answers\"\n[profile]\ncompany = \"Acme\"\ntone = \" \"\n[deploy]\nmin_qa = 3\n\
              [[test]]\nquestion = \"Delivery?\"\nexpect_source = \"faq.toml#delivery\"\n\
-             [[test]]\nquestion = \"Weather?\"\nexpect = \"unknown\"\n"
+             [[test]]\nquestion = \"Weather?\"\nexpect = \"unknown\"\ncritical = true\n"
         );
         let config = parse(Path::new("bot.toml"), "acme", &text).unwrap();
         assert_eq!(config.description.as_deref(), Some("Answers"));
@@ -602,6 +606,7 @@ mod tests {
         assert_eq!(config.tests.len(), 2);
         assert_eq!(config.tests[0].expect, Expect::Source("faq.toml#delivery".into()));
         assert_eq!(config.tests[1].expect, Expect::Unknown);
+        assert_eq!((config.tests[0].critical, config.tests[1].critical), (false, true), "critical only when marked");
         let defaults = parse(Path::new("bot.toml"), "acme", base).unwrap();
         assert_eq!(defaults.deploy.min_qa, DEFAULT_MIN_QA);
     }
