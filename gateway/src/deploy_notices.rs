@@ -33,10 +33,11 @@ pub fn install(lifecycle: &Lifecycle, allow_private: bool) {
 pub fn notice(change: &Change, console: &str) -> Notice {
     let generation = |number: Option<u64>| number.map_or("none".to_owned(), |number| number.to_string());
     let (event, headline, generation_now) = match &change.kind {
-        ChangeKind::Deployed { generation: number, previous, update } => (
+        ChangeKind::Deployed { generation: number, previous, update, hotfix } => (
             "deploy",
             format!(
-                "generation {number} deployed ({}; was {})",
+                "generation {number} deployed{} ({}; was {})",
+                if *hotfix { " as a hotfix" } else { "" },
                 match update {
                     docent_lifecycle::UpdateKind::First => "first deploy",
                     docent_lifecycle::UpdateKind::Complete => "knowledge updated",
@@ -155,8 +156,19 @@ mod tests {
                     generation: 4,
                     previous: Some(3),
                     update: docent_lifecycle::UpdateKind::Complete,
+                    hotfix: false,
                 },
                 "[docent] acme: generation 4 deployed (knowledge updated; was 3)",
+                "deploy",
+            ),
+            (
+                ChangeKind::Deployed {
+                    generation: 5,
+                    previous: Some(4),
+                    update: docent_lifecycle::UpdateKind::Quick,
+                    hotfix: true,
+                },
+                "[docent] acme: generation 5 deployed as a hotfix (settings only; was 4)",
                 "deploy",
             ),
             (

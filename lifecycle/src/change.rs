@@ -17,8 +17,8 @@ use crate::{Lifecycle, UpdateKind};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "event")]
 pub enum ChangeKind {
-    /// A generation went live through a deploy.
-    Deployed { generation: u64, previous: Option<u64>, update: UpdateKind },
+    /// A generation went live through a deploy (`hotfix`: only its critical tests were run).
+    Deployed { generation: u64, previous: Option<u64>, update: UpdateKind, hotfix: bool },
     /// A deploy failed; the live generation is unchanged.
     DeployFailed { live: Option<u64>, reason: String },
     /// An earlier generation went live again.

@@ -239,7 +239,12 @@ impl Lifecycle {
             Ok(report) => self.report_change(
                 bot,
                 actor,
-                ChangeKind::Deployed { generation: report.generation, previous, update: report.kind },
+                ChangeKind::Deployed {
+                    generation: report.generation,
+                    previous,
+                    update: report.kind,
+                    hotfix: critical_only,
+                },
             ),
             // Another deploy of the bot is running: this one never started.
             Err(Error::Busy(_)) => {}

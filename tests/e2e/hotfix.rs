@@ -100,5 +100,8 @@ async fn a_hotfix_runs_the_critical_tests_and_alerts_on_the_first_breach() -> an
     assert!(printed.contains("hotfix watch over: 1 breach(es)"), "{printed}");
     let alerts = received.lock().unwrap().iter().filter(|(_, body)| body["data"]["kind"] == "error_rate").count();
     assert_eq!(alerts, 1, "the breach is announced once");
+    let deployed = received.lock().unwrap().iter().find(|(_, body)| body["data"]["event"] == "deploy").cloned();
+    let (_, deployed) = deployed.context("the hotfix's deploy notice")?;
+    assert_eq!(deployed["subject"], "[docent] brightwater: generation 2 deployed as a hotfix (settings only; was 1)");
     Ok(())
 }
