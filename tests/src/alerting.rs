@@ -1,4 +1,4 @@
-//! Helpers for the alerting tests: a webhook receiver that keeps what it gets, and an
+//! Shared parts of the alerting tests: a webhook receiver that keeps what it gets, and an
 //! in-process gateway that evaluates alerts often and may post to loopback.
 
 use std::net::SocketAddr;
