@@ -6,7 +6,7 @@
 //! Every rule and its window is defined in `docs/analytics.md`.
 
 use docent_store::events::hour_of;
-use docent_store::{AlertKind, HourlyRollup, ProbeTarget, Timestamp};
+use docent_store::{AlertKind, Event, EventKind, HourlyRollup, ProbeTarget, Tier, Timestamp};
 use serde::Serialize;
 
 /// A target whose latest sample is older than this is no longer watched and is left out.
@@ -81,19 +81,21 @@ pub fn is_critical(kind: AlertKind) -> bool {
     matches!(kind, AlertKind::Downtime | AlertKind::ErrorRate)
 }
 
-/// Every rule's verdict at `facts.now`, in [`AlertKind::ALL`] order.
+/// Every rule's verdict at `facts.now`, in [`AlertKind::RULES`] order.
 pub fn evaluate(thresholds: &Thresholds, facts: &Facts<'_>) -> Vec<Finding> {
-    AlertKind::ALL
+    AlertKind::RULES
         .into_iter()
-        .map(|kind| {
+        .filter_map(|kind| {
             let (firing, detail) = match kind {
                 AlertKind::Downtime => downtime(thresholds, facts),
                 AlertKind::ErrorRate => error_rate(thresholds, facts),
                 AlertKind::SuccessRate => success_rate(thresholds, facts),
                 AlertKind::TrafficSpike => traffic_spike(thresholds, facts),
                 AlertKind::Storage => storage(thresholds, facts),
+                // Judged by each run of the tests against the live bot, not from rollups.
+                AlertKind::ContinuousTests => return None,
             };
-            Finding { kind, firing, detail }
+            Some(Finding { kind, firing, detail })
         })
         .collect()
 }
@@ -126,16 +128,19 @@ fn percent(value: f64) -> String {
 
 fn error_rate(thresholds: &Thresholds, facts: &Facts<'_>) -> (bool, String) {
     let hour = hour_of(facts.now);
-    let sums = sum_hours(facts.hours, hour - 3600, hour + 3600);
+    error_rate_of(thresholds, &sum_hours(facts.hours, hour - 3600, hour + 3600), "in the last hour")
+}
+
+fn error_rate_of(thresholds: &Thresholds, sums: &HourlyRollup, window: &str) -> (bool, String) {
     let requests = sums.replies() + sums.errors;
     if requests < thresholds.min_requests {
-        return (false, format!("{requests} requests in the last hour, under the {} judged", thresholds.min_requests));
+        return (false, format!("{requests} requests {window}, under the {} judged", thresholds.min_requests));
     }
     let rate = sums.errors as f64 / requests as f64;
     (
         rate > thresholds.error_rate,
         format!(
-            "{} of {requests} requests failed in the last hour ({}; threshold {})",
+            "{} of {requests} requests failed {window} ({}; threshold {})",
             sums.errors,
             percent(rate),
             percent(thresholds.error_rate)
@@ -145,24 +150,46 @@ fn error_rate(thresholds: &Thresholds, facts: &Facts<'_>) -> (bool, String) {
 
 fn success_rate(thresholds: &Thresholds, facts: &Facts<'_>) -> (bool, String) {
     let hour = hour_of(facts.now);
-    let sums = sum_hours(facts.hours, hour - 23 * 3600, hour + 3600);
+    success_rate_of(thresholds, &sum_hours(facts.hours, hour - 23 * 3600, hour + 3600), "in the last 24 hours")
+}
+
+fn success_rate_of(thresholds: &Thresholds, sums: &HourlyRollup, window: &str) -> (bool, String) {
     let asked = sums.replies();
     if asked < thresholds.min_requests {
-        return (
-            false,
-            format!("{asked} questions in the last 24 hours, under the {} judged", thresholds.min_requests),
-        );
+        return (false, format!("{asked} questions {window}, under the {} judged", thresholds.min_requests));
     }
     let resolved = sums.answers.saturating_sub(sums.thumbs_down);
     let rate = resolved as f64 / asked as f64;
     (
         rate < thresholds.success_rate,
         format!(
-            "{resolved} of {asked} questions resolved in the last 24 hours ({}; threshold {})",
+            "{resolved} of {asked} questions resolved {window} ({}; threshold {})",
             percent(rate),
             percent(thresholds.success_rate)
         ),
     )
+}
+
+/// The error-rate and success-rate rules over `events` alone (a hotfix's watch window, since
+/// its deploy), with the same thresholds: a breach shows in seconds, not at the hourly windows.
+pub fn evaluate_window(thresholds: &Thresholds, events: &[Event], window: &str) -> Vec<Finding> {
+    let mut sums = HourlyRollup::default();
+    for event in events {
+        match event.kind {
+            EventKind::Reply => match event.tier {
+                Some(Tier::Answer) => sums.answers += 1,
+                Some(Tier::Suggestions) => sums.suggestions += 1,
+                Some(Tier::Unknown) | None => sums.unknowns += 1,
+            },
+            EventKind::Error => sums.errors += 1,
+            EventKind::ThumbDown => sums.thumbs_down += 1,
+            _ => {}
+        }
+    }
+    let (firing, detail) = error_rate_of(thresholds, &sums, window);
+    let errors = Finding { kind: AlertKind::ErrorRate, firing, detail };
+    let (firing, detail) = success_rate_of(thresholds, &sums, window);
+    vec![errors, Finding { kind: AlertKind::SuccessRate, firing, detail }]
 }
 
 fn traffic_spike(thresholds: &Thresholds, facts: &Facts<'_>) -> (bool, String) {
@@ -333,6 +360,34 @@ mod tests {
             vec![AlertKind::Downtime, AlertKind::Storage]
         );
         assert!(firing(&facts(&[], &probes, Some((60, 100))), &Thresholds::default()).is_empty());
+    }
+
+    #[test]
+    fn a_hotfix_window_is_judged_on_its_own_events() {
+        let events = |kind: EventKind, tier: Option<Tier>, count: usize| {
+            (0..count).map(move |_| Event { tier, ..Event::new("acme", NOW, kind) }).collect::<Vec<_>>()
+        };
+        let thresholds = Thresholds { min_requests: 10, ..Thresholds::default() };
+        let verdict = |events: &[Event]| {
+            evaluate_window(&thresholds, events, "since the deploy")
+                .into_iter()
+                .map(|finding| (finding.kind, finding.firing, finding.detail))
+                .collect::<Vec<_>>()
+        };
+        let mut calm = events(EventKind::Reply, Some(Tier::Answer), 9);
+        assert_eq!(
+            verdict(&calm),
+            [
+                (AlertKind::ErrorRate, false, "9 requests since the deploy, under the 10 judged".to_owned()),
+                (AlertKind::SuccessRate, false, "9 questions since the deploy, under the 10 judged".to_owned()),
+            ]
+        );
+        calm.extend(events(EventKind::Error, None, 2));
+        assert!(verdict(&calm)[0].1, "2 of 11 failed: over 10 %");
+        assert_eq!(verdict(&calm)[0].2, "2 of 11 requests failed since the deploy (18.2 %; threshold 10.0 %)");
+        let mut unresolved = events(EventKind::Reply, Some(Tier::Unknown), 5);
+        unresolved.extend(events(EventKind::Reply, Some(Tier::Answer), 6));
+        assert_eq!(verdict(&unresolved).iter().map(|(_, firing, _)| *firing).collect::<Vec<_>>(), [false, true]);
     }
 
     #[test]

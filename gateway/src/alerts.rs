@@ -35,6 +35,20 @@ pub const MAX_RECIPIENTS: usize = 32;
 pub struct AlertSettings {
     pub thresholds: Thresholds,
     pub channels: Vec<Channel>,
+    pub monitor: MonitorSettings,
+}
+
+/// When the bot's `[[test]]`s run against the live bot (`[monitor]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MonitorSettings {
+    /// Seconds between the starts of two runs: daily unless set.
+    pub interval_seconds: i64,
+}
+
+impl Default for MonitorSettings {
+    fn default() -> MonitorSettings {
+        MonitorSettings { interval_seconds: 86_400 }
+    }
 }
 
 #[derive(Deserialize)]
@@ -43,6 +57,13 @@ struct RawSettings {
     thresholds: Option<RawThresholds>,
     #[serde(default)]
     channel: Vec<Spanned<RawChannel>>,
+    monitor: Option<RawMonitor>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMonitor {
+    interval_seconds: Option<Spanned<i64>>,
 }
 
 /// Percentages as operators think of them; seconds for downtime.
@@ -116,6 +137,16 @@ pub fn parse_settings(text: &str) -> Result<AlertSettings, String> {
         thresholds.min_requests = raw.min_requests.unwrap_or(thresholds.min_requests).max(1);
         thresholds.spike_min_messages = raw.spike_min_messages.unwrap_or(thresholds.spike_min_messages).max(1);
     }
+    let mut monitor = MonitorSettings::default();
+    if let Some(seconds) = raw.monitor.and_then(|monitor| monitor.interval_seconds) {
+        if !(1..=7 * 86_400).contains(seconds.get_ref()) {
+            return Err(format!(
+                "line {}: `monitor.interval_seconds` must be between 1 and 604800 (a week)",
+                line_of(text, seconds.span().start)
+            ));
+        }
+        monitor.interval_seconds = *seconds.get_ref();
+    }
     if raw.channel.len() > MAX_CHANNELS {
         return Err(format!("at most {MAX_CHANNELS} channels"));
     }
@@ -128,7 +159,7 @@ pub fn parse_settings(text: &str) -> Result<AlertSettings, String> {
             channel(spanned.into_inner()).map_err(|problem| format!("line {line}: channel {} ({problem})", index + 1))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(AlertSettings { thresholds, channels })
+    Ok(AlertSettings { thresholds, channels, monitor })
 }
 
 fn channel(raw: RawChannel) -> Result<Channel, String> {
@@ -288,6 +319,7 @@ pub fn title(kind: AlertKind) -> &'static str {
         AlertKind::SuccessRate => "Low success rate",
         AlertKind::TrafficSpike => "Traffic spike",
         AlertKind::Storage => "Storage limit",
+        AlertKind::ContinuousTests => "Continuous tests failing",
     }
 }
 
@@ -390,11 +422,14 @@ mod tests {
         assert!((settings.thresholds.error_rate - 0.05).abs() < 1e-9);
         assert_eq!(settings.thresholds.success_rate, Thresholds::default().success_rate);
         assert_eq!(settings.channels.len(), 2);
+        assert_eq!(settings.monitor.interval_seconds, 86_400, "continuous tests run daily by default");
+        assert_eq!(parse_settings("[monitor]\ninterval_seconds = 5\n").unwrap().monitor.interval_seconds, 5);
         assert_eq!(settings.channels[1].label(), "email via 127.0.0.1:2525");
 
         for (text, expected) in [
             ("[thresholds]\nerror_rate_percent = 0\n", "line 2: `thresholds.error_rate_percent` must be above 0"),
             ("[thresholds]\nuptime = 1\n", "line 2: unknown field `uptime`"),
+            ("[monitor]\ninterval_seconds = 0\n", "line 2: `monitor.interval_seconds` must be between 1 and"),
             ("[[channel]]\nkind = \"pager\"\n", "line 1: channel 1 (`kind` is webhook"),
             ("\n[[channel]]\nkind = \"webhook\"\n", "line 2: channel 1 (`url` is required)"),
             ("[[channel]]\nkind = \"webhook\"\nurl = \"ftp://secret@x\"\n", "`url` must be an absolute http"),

@@ -53,6 +53,8 @@ pub struct Fetched {
     pub body: Bytes,
     /// The body was longer than [`FetchLimits::max_body_bytes`] and was cut there.
     pub truncated: bool,
+    /// Over HTTPS: when the server's certificate stops being valid (Unix seconds).
+    pub certificate_expires_at: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,10 +100,7 @@ pub async fn fetch_no_redirect(
     limits: FetchLimits,
 ) -> Result<Fetched, FetchError> {
     let uri = parse_url(url)?;
-    let once = async {
-        let (status, response_headers, body, truncated) = fetch_once(&uri, headers, None, limits).await?;
-        Ok(Fetched { url: uri.clone(), redirects: Vec::new(), status, headers: response_headers, body, truncated })
-    };
+    let once = async { fetch_once(&uri, headers, None, limits).await };
     tokio::time::timeout(limits.timeout, once).await.unwrap_or(Err(FetchError::Timeout(limits.timeout)))
 }
 
@@ -112,12 +111,13 @@ async fn follow(
 ) -> Result<Fetched, FetchError> {
     let mut redirects = Vec::new();
     loop {
-        let (status, response_headers, body, truncated) = fetch_once(&uri, headers, None, limits).await?;
-        if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+        let fetched = fetch_once(&uri, headers, None, limits).await?;
+        if fetched.status.is_redirection() && fetched.status != StatusCode::NOT_MODIFIED {
             if redirects.len() >= limits.max_redirects {
                 return Err(FetchError::TooManyRedirects(limits.max_redirects));
             }
-            let next = response_headers
+            let next = fetched
+                .headers
                 .get(header::LOCATION)
                 .and_then(|location| location.to_str().ok())
                 .and_then(|location| resolve_reference(&uri, location))
@@ -125,7 +125,7 @@ async fn follow(
             redirects.push(std::mem::replace(&mut uri, next));
             continue;
         }
-        return Ok(Fetched { url: uri, redirects, status, headers: response_headers, body, truncated });
+        return Ok(Fetched { redirects, ..fetched });
     }
 }
 
@@ -145,10 +145,7 @@ pub async fn post(
     limits: FetchLimits,
 ) -> Result<Fetched, FetchError> {
     let uri = parse_url(url)?;
-    let once = async {
-        let (status, response_headers, body, truncated) = fetch_once(&uri, headers, Some(payload), limits).await?;
-        Ok(Fetched { url: uri.clone(), redirects: Vec::new(), status, headers: response_headers, body, truncated })
-    };
+    let once = async { fetch_once(&uri, headers, Some(payload), limits).await };
     tokio::time::timeout(limits.timeout, once).await.unwrap_or(Err(FetchError::Timeout(limits.timeout)))
 }
 
@@ -247,7 +244,7 @@ async fn fetch_once(
     headers: &[(HeaderName, HeaderValue)],
     payload: Option<Payload>,
     limits: FetchLimits,
-) -> Result<(StatusCode, HeaderMap, Bytes, bool), FetchError> {
+) -> Result<Fetched, FetchError> {
     let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
     let https = uri.scheme_str() == Some("https");
     let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
@@ -275,10 +272,73 @@ async fn fetch_once(
             .connect(name, stream)
             .await
             .map_err(|err| FetchError::Tls { host: host.clone(), reason: err.to_string() })?;
-        exchange(TokioIo::new(tls), request, &host, limits.max_body_bytes).await
+        let expires_at = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .and_then(|cert| not_after(cert.as_ref()));
+        let (status, headers, body, truncated) =
+            exchange(TokioIo::new(tls), request, &host, limits.max_body_bytes).await?;
+        Ok(Fetched {
+            url: uri.clone(),
+            redirects: Vec::new(),
+            status,
+            headers,
+            body,
+            truncated,
+            certificate_expires_at: expires_at,
+        })
     } else {
-        exchange(TokioIo::new(stream), request, &host, limits.max_body_bytes).await
+        let (status, headers, body, truncated) =
+            exchange(TokioIo::new(stream), request, &host, limits.max_body_bytes).await?;
+        Ok(Fetched {
+            url: uri.clone(),
+            redirects: Vec::new(),
+            status,
+            headers,
+            body,
+            truncated,
+            certificate_expires_at: None,
+        })
     }
+}
+
+/// The end of a DER certificate's validity (`tbsCertificate.validity.notAfter`), in Unix
+/// seconds; `None` when it cannot be read. rustls has already verified the certificate.
+pub fn not_after(certificate: &[u8]) -> Option<i64> {
+    use der::asn1::{AnyRef, GeneralizedTime, UtcTime};
+    use der::{Decode, Reader, SliceReader, Tag, TagNumber};
+
+    fn time<'a, R: Reader<'a>>(reader: &mut R) -> der::Result<std::time::Duration> {
+        match reader.peek_tag()? {
+            Tag::UtcTime => Ok(UtcTime::decode(reader)?.to_unix_duration()),
+            _ => Ok(GeneralizedTime::decode(reader)?.to_unix_duration()),
+        }
+    }
+    let mut reader = SliceReader::new(certificate).ok()?;
+    let expires = reader
+        .sequence(|certificate| {
+            let expires = certificate.sequence(|tbs| {
+                let version = Tag::ContextSpecific { constructed: true, number: TagNumber::N0 };
+                if tbs.peek_tag()? == version {
+                    AnyRef::decode(tbs)?;
+                }
+                AnyRef::decode(tbs)?; // serialNumber
+                AnyRef::decode(tbs)?; // signature
+                AnyRef::decode(tbs)?; // issuer
+                let expires = tbs.sequence(|validity| {
+                    time(validity)?;
+                    time(validity)
+                })?;
+                tbs.read_slice(tbs.remaining_len())?;
+                Ok(expires)
+            })?;
+            certificate.read_slice(certificate.remaining_len())?;
+            Ok(expires)
+        })
+        .ok()?;
+    i64::try_from(expires.as_secs()).ok()
 }
 
 fn build_request(

@@ -150,17 +150,20 @@ pub async fn run_gateway(listener: TcpListener, state: Arc<AppState>, shutdown: 
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, while following the store (changes
-/// are live within a second), running due schedules and evaluating alert rules.
+/// are live within a second), running due schedules and continuous tests, evaluating alert rules and sending
+/// the deploy notices of changes made through it.
 pub async fn run_gateway_with(
     listener: TcpListener,
     state: Arc<AppState>,
     options: ServerOptions,
     shutdown: impl Future<Output = ()>,
 ) {
+    crate::deploy_notices::install(&state.lifecycle, state.fetch_private);
     let _follower = AbortOnDrop(tokio::spawn(Arc::clone(&state.live).follow(Arc::clone(&state.lifecycle))));
     let _scheduler = AbortOnDrop(tokio::spawn(run_schedules(Arc::clone(&state.lifecycle))));
     let _alerts =
         AbortOnDrop(tokio::spawn(alerts::run(Arc::clone(&state.lifecycle), state.alert_interval, state.fetch_private)));
+    let _monitor = AbortOnDrop(tokio::spawn(crate::monitor::run(Arc::clone(&state.lifecycle), state.fetch_private)));
     server::serve(listener, state, options, shutdown).await;
 }
 

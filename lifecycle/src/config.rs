@@ -99,6 +99,8 @@ pub struct TestCase {
     pub expect: Expect,
     /// Line of the `[[test]]` in bot.toml.
     pub line: usize,
+    /// `critical = true`: one of the tests a hotfix deploy runs (`docent deploy --hotfix`).
+    pub critical: bool,
 }
 
 /// What a test question's reply must show.
@@ -201,6 +203,7 @@ struct RawTest {
     expect_source: Option<String>,
     expect_text: Option<String>,
     expect: Option<Spanned<String>>,
+    critical: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -398,7 +401,12 @@ pub fn parse(path: &Path, id: &str, text: &str) -> Result<BotConfig, ConfigError
                 ));
             }
         };
-        tests.push(TestCase { question, expect, line: line_of(text, span.start) });
+        tests.push(TestCase {
+            question,
+            expect,
+            line: line_of(text, span.start),
+            critical: test.critical.unwrap_or(false),
+        });
     }
 
     Ok(BotConfig {
@@ -570,6 +578,10 @@ mod tests {
             "bots/acme/bot.toml:5: `test.expect`: `nothing` is not known; the only value is \"unknown\"",
         );
         check_error(
+            &format!("{base}[[test]]\nquestion = \"a\"\nexpect = \"unknown\"\ncritical = \"yes\"\n"),
+            "bots/acme/bot.toml:6: invalid type: string \"yes\", expected a boolean",
+        );
+        check_error(
             &format!("{base}[profile]\ncompany = \"Acme\"\nmood = \"happy\"\n"),
             "bots/acme/bot.toml:5: unknown field `mood`, expected one of `company`, `purpose`, `audience`, `tone`, `escalation_contact`, `language`",
         );
@@ -585,7 +597,7 @@ mod tests {
         let text = format!(
             "{base}description = \"Answers\"\n[profile]\ncompany = \"Acme\"\ntone = \" \"\n[deploy]\nmin_qa = 3\n\
              [[test]]\nquestion = \"Delivery?\"\nexpect_source = \"faq.toml#delivery\"\n\
-             [[test]]\nquestion = \"Weather?\"\nexpect = \"unknown\"\n"
+             [[test]]\nquestion = \"Weather?\"\nexpect = \"unknown\"\ncritical = true\n"
         );
         let config = parse(Path::new("bot.toml"), "acme", &text).unwrap();
         assert_eq!(config.description.as_deref(), Some("Answers"));
@@ -594,6 +606,7 @@ mod tests {
         assert_eq!(config.tests.len(), 2);
         assert_eq!(config.tests[0].expect, Expect::Source("faq.toml#delivery".into()));
         assert_eq!(config.tests[1].expect, Expect::Unknown);
+        assert_eq!((config.tests[0].critical, config.tests[1].critical), (false, true), "critical only when marked");
         let defaults = parse(Path::new("bot.toml"), "acme", base).unwrap();
         assert_eq!(defaults.deploy.min_qa, DEFAULT_MIN_QA);
     }

@@ -19,6 +19,7 @@
 
 pub mod access;
 pub mod backup;
+pub mod change;
 pub mod check;
 pub mod config;
 pub mod deploy;
@@ -31,7 +32,7 @@ pub mod when;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use docent_indexer::{Embedder, KnowledgeBase};
 use docent_store::{
@@ -40,8 +41,9 @@ use docent_store::{
 };
 use serde::Serialize;
 
+pub use change::{Change, ChangeHook, ChangeKind};
 pub use check::{CheckReport, CheckState, Failure};
-pub use deploy::{DeployEvent, DeployReport, Integration, Phase, UpdateKind};
+pub use deploy::{DeployEvent, DeployReport, Integration, Phase, UpdateKind, Verdict, judge};
 pub use docent_store as store;
 pub use when::PeakHours;
 
@@ -123,6 +125,8 @@ pub struct Lifecycle {
     store: Arc<dyn Store>,
     /// Messages to bots without a monthly limit, by bot and month, not yet in the store.
     usage_tally: Mutex<HashMap<(String, String), u64>>,
+    /// Told of every deploy, rollback and status change (see [`change`]).
+    change_hook: RwLock<Option<ChangeHook>>,
 }
 
 /// Everything a gateway serves, at one revision.
@@ -223,7 +227,12 @@ impl Lifecycle {
     pub fn open(options: LifecycleOptions) -> Result<Lifecycle> {
         std::fs::create_dir_all(options.data_dir.join("generations")).map_err(io_error(&options.data_dir))?;
         let store = SqliteStore::open(&options.data_dir.join("docent.sqlite"))?;
-        let lifecycle = Lifecycle { options, store: Arc::new(store), usage_tally: Mutex::default() };
+        let lifecycle = Lifecycle {
+            options,
+            store: Arc::new(store),
+            usage_tally: Mutex::default(),
+            change_hook: RwLock::default(),
+        };
         lifecycle.clean_leftovers()?;
         Ok(lifecycle)
     }
@@ -235,6 +244,11 @@ impl Lifecycle {
     /// The store, for reads the lifecycle does not wrap (audit log, deploys).
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// The store as a shared handle, for work that outlives a borrow (a notice sent later).
+    pub fn store_handle(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.store)
     }
 
     /// Increases with every change a gateway must see; poll it and reload on change.
@@ -309,6 +323,12 @@ impl Lifecycle {
         Ok(serde_json::from_str::<check::ManifestSummary>(&generation.manifest)
             .ok()
             .and_then(|manifest| manifest.knowledge_bytes))
+    }
+
+    /// The live generation's config of `bot` (visibility and access as deployed), if it was deployed.
+    pub fn live_config(&self, bot: &str) -> Result<Option<BotConfig>> {
+        let Some(number) = self.store.bot(bot)?.and_then(|row| row.live) else { return Ok(None) };
+        Ok(Some(self.generation_config(&self.generation(bot, number)?)?))
     }
 
     /// The live config and index of `bot`, if it was deployed.

@@ -25,15 +25,28 @@ pub enum AlertKind {
     TrafficSpike,
     /// The live knowledge over the threshold share of the plan's storage limit.
     Storage,
+    /// The latest continuous test run against the live bot failed.
+    ContinuousTests,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 5] = [
+    /// The kinds the rules judge from the hourly rollups and probes.
+    pub const RULES: [AlertKind; 5] = [
         AlertKind::Downtime,
         AlertKind::ErrorRate,
         AlertKind::SuccessRate,
         AlertKind::TrafficSpike,
         AlertKind::Storage,
+    ];
+
+    /// Every kind: the rules' and the continuous tests'.
+    pub const ALL: [AlertKind; 6] = [
+        AlertKind::Downtime,
+        AlertKind::ErrorRate,
+        AlertKind::SuccessRate,
+        AlertKind::TrafficSpike,
+        AlertKind::Storage,
+        AlertKind::ContinuousTests,
     ];
 
     /// The stable name stored, shown and sent in notices.
@@ -44,6 +57,7 @@ impl AlertKind {
             AlertKind::SuccessRate => "success_rate",
             AlertKind::TrafficSpike => "traffic_spike",
             AlertKind::Storage => "storage",
+            AlertKind::ContinuousTests => "continuous_tests",
         }
     }
 
@@ -92,6 +106,22 @@ pub struct UptimeCounts {
     pub up: u64,
 }
 
+/// One run of a bot's `[[test]]`s against the live bot through its public URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MonitorRun {
+    pub id: i64,
+    pub bot: String,
+    pub started_at: Timestamp,
+    /// `None` while it runs.
+    pub finished_at: Option<Timestamp>,
+    /// `None` while it runs.
+    pub passed: Option<bool>,
+    /// One line: how many passed, or the first cause of failure.
+    pub summary: String,
+    /// Each question's result, as JSON written by the caller.
+    pub results: String,
+}
+
 /// The alerting part of the store.
 pub trait AlertStore {
     /// Sets (or with `None` removes) the bot's alert settings, a TOML text validated by the
@@ -114,4 +144,12 @@ pub trait AlertStore {
     fn probe_targets(&self) -> Result<Vec<ProbeTarget>>;
     /// Samples of every target in the hours that start in `[from, to)`.
     fn uptime(&self, from: Timestamp, to: Timestamp) -> Result<UptimeCounts>;
+
+    /// Starts a continuous test run of `bot` at `at` unless one started after `not_since`;
+    /// returns its id when this call started it, so of several gateways one runs each.
+    fn claim_monitor_run(&self, bot: &str, at: Timestamp, not_since: Timestamp) -> Result<Option<i64>>;
+    /// Records a run's outcome.
+    fn finish_monitor_run(&self, id: i64, at: Timestamp, passed: bool, summary: &str, results: &str) -> Result<()>;
+    /// A bot's runs, newest first.
+    fn monitor_runs(&self, bot: &str, limit: usize) -> Result<Vec<MonitorRun>>;
 }

@@ -252,6 +252,18 @@ CREATE TABLE probe_hours (
 );
 CREATE INDEX probe_hours_by_hour ON probe_hours (hour);
 "#,
+    r#"
+CREATE TABLE monitor_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    bot TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    passed INTEGER,
+    summary TEXT NOT NULL DEFAULT '',
+    results TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX monitor_runs_by_bot ON monitor_runs (bot, started_at);
+"#,
 ];
 
 /// The store in one SQLite file, through two connections: one that writes, and one that only

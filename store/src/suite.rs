@@ -34,6 +34,7 @@ pub const CASES: &[Case] = &[
     ("alert settings are stored per bot and audited without their text", alert_settings),
     ("an incident opens once and resolves once, even under concurrent evaluators", incidents_open_and_resolve_once),
     ("probe samples fold into each target's state and hourly uptime", probes_fold_into_state_and_uptime),
+    ("a due continuous test run is claimed once across threads, then recorded", monitor_runs_are_claimed_once),
 ];
 
 const T0: i64 = 1_790_000_000;
@@ -557,4 +558,33 @@ fn probes_fold_into_state_and_uptime(store: &dyn Store) {
     assert_eq!(store.uptime(hour, hour + 3_600).unwrap(), crate::UptimeCounts { samples: 7, up: 3 });
     assert_eq!(store.uptime(hour, hour + 7_200).unwrap(), crate::UptimeCounts { samples: 8, up: 4 });
     assert_eq!(store.uptime(hour + 7_200, hour + 9_000).unwrap(), crate::UptimeCounts::default());
+}
+
+fn monitor_runs_are_claimed_once(store: &dyn Store) {
+    let claimed = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                // Due when no run started in the last hour.
+                if store.claim_monitor_run("acme", T0, T0 - 3600).unwrap().is_some() {
+                    claimed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    assert_eq!(claimed.into_inner(), 1, "one of the concurrent claims starts the run");
+    let running = store.monitor_runs("acme", 10).unwrap();
+    assert_eq!(running.len(), 1);
+    assert_eq!((running[0].started_at, running[0].finished_at, running[0].passed), (T0, None, None));
+    store.finish_monitor_run(running[0].id, T0 + 5, false, "1 of 4 failed", "[{}]").unwrap();
+    assert_eq!(store.claim_monitor_run("acme", T0 + 60, T0 + 60 - 3600).unwrap(), None, "not due yet");
+    assert!(store.claim_monitor_run("beta", T0 + 60, T0 + 60 - 3600).unwrap().is_some(), "per bot");
+    let next = store.claim_monitor_run("acme", T0 + 3601, T0 + 1).unwrap().expect("due an hour later");
+    store.finish_monitor_run(next, T0 + 3605, true, "4 passed", "[]").unwrap();
+    let runs = store.monitor_runs("acme", 10).unwrap();
+    assert_eq!(
+        runs.iter().map(|run| (run.passed, run.summary.as_str())).collect::<Vec<_>>(),
+        [(Some(true), "4 passed"), (Some(false), "1 of 4 failed")]
+    );
+    assert_eq!(runs[1].results, "[{}]");
 }

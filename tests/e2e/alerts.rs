@@ -13,50 +13,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use bytes::Bytes;
-use docent_gateway::serve::{app_state, run_gateway};
 use docent_lifecycle::store::{AlertKind, Event, EventKind, Plan, Tier};
 use docent_lifecycle::when::now;
 use docent_lifecycle::{Lifecycle, LifecycleOptions};
+use docent_tests::alerting::{Gateway, Received, webhook_receiver};
 use docent_tests::http::send;
 use docent_tests::{copy_tree, stack, workspace_root};
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request, Response};
-use hyper_util::rt::TokioIo;
-use tokio::sync::oneshot;
+use hyper::Method;
 
 use crate::restart::docent_binary;
 
 /// The longest any awaited change may take.
 const WAIT: Duration = Duration::from_secs(30);
-
-/// What the webhook receiver got: the path and the JSON body of each POST, in order.
-type Received = Arc<Mutex<Vec<(String, serde_json::Value)>>>;
-
-/// An HTTP server on loopback that answers 200 to every POST and keeps what it got.
-async fn webhook_receiver() -> anyhow::Result<(SocketAddr, Received)> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let received: Received = Arc::default();
-    let keep = Arc::clone(&received);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let keep = Arc::clone(&keep);
-            let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-                let keep = Arc::clone(&keep);
-                async move {
-                    let path = request.uri().to_string();
-                    let body = request.into_body().collect().await?.to_bytes();
-                    let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-                    keep.lock().unwrap().push((path, json));
-                    Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from_static(b"ok"))))
-                }
-            });
-            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service));
-        }
-    });
-    Ok((address, received))
-}
 
 /// A real SMTP server (Debian's `python3-aiosmtpd`) printing each message it accepts; killed when dropped.
 struct SmtpServer {
@@ -100,42 +68,6 @@ impl Drop for SmtpServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// An in-process gateway on a fixed address, evaluating alerts every 200 ms, that can be
-/// stopped and started again on the same port.
-struct Gateway {
-    lifecycle: Arc<Lifecycle>,
-    address: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Gateway {
-    async fn start(lifecycle: Arc<Lifecycle>, address: SocketAddr) -> anyhow::Result<Gateway> {
-        let listener = tokio::net::TcpListener::bind(address).await?;
-        let address = listener.local_addr()?;
-        let assets = docent_gateway::assets::WidgetAssets::from_dir(&workspace_root().join("target/widget-dist"))
-            .map_err(anyhow::Error::msg)?;
-        let opening = Arc::clone(&lifecycle);
-        let mut state = tokio::task::spawn_blocking(move || app_state(opening, assets)).await??;
-        state.alert_interval = Duration::from_millis(200);
-        state.fetch_private = true;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(run_gateway(listener, Arc::new(state), async move {
-            let _ = stopped.await;
-        }));
-        Ok(Gateway { lifecycle, address, stop: Some(stop), task: Some(task) })
-    }
-
-    async fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
     }
 }
 
@@ -310,7 +242,7 @@ async fn every_alert_fires_once_and_resolves_once_on_every_channel() -> anyhow::
     let incidents = store.incidents(Some("brightwater"), 50)?;
     let mut kinds: Vec<AlertKind> = incidents.iter().map(|incident| incident.kind).collect();
     kinds.sort();
-    assert_eq!(kinds, AlertKind::ALL.to_vec(), "each rule opened one incident: {incidents:?}");
+    assert_eq!(kinds, AlertKind::RULES.to_vec(), "each rule opened one incident: {incidents:?}");
     assert!(incidents.iter().all(|incident| incident.resolved_at.is_some()), "{incidents:?}");
 
     // Each service got its own shape, and none carried a webhook URL's secret.

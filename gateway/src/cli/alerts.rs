@@ -79,6 +79,7 @@ pub(crate) fn run(args: AlertsArgs) -> anyhow::Result<()> {
                 attachments: Vec::new(),
                 data: serde_json::json!({"bot": bot, "kind": "test"}),
             };
+            let fetch_private = fetch_private || args.env.fetch_private;
             let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             let mut failed = 0;
             for channel in &settings.channels {

@@ -7,6 +7,7 @@ pub(crate) mod doctor;
 pub(crate) mod kb;
 pub(crate) mod logs;
 pub(crate) mod manage;
+pub(crate) mod monitor;
 pub(crate) mod report;
 pub(crate) mod settings;
 
@@ -31,6 +32,9 @@ pub(crate) struct Env {
     /// The gateway's public base URL, for the integration code.
     #[arg(long, env = "DOCENT_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     pub(crate) public_url: String,
+    /// Let deploy notices' webhooks reach loopback and private addresses.
+    #[arg(long, env = "DOCENT_FETCH_PRIVATE")]
+    pub(crate) fetch_private: bool,
 }
 
 impl Env {
@@ -50,9 +54,12 @@ impl Env {
         Ok(options)
     }
 
+    /// The lifecycle, announcing its deploys, rollbacks and status changes (deploy notices).
     pub(crate) fn open(&self) -> anyhow::Result<Lifecycle> {
-        Lifecycle::open(self.options()?)
-            .with_context(|| format!("cannot open the data directory {}", self.paths.data.display()))
+        let lifecycle = Lifecycle::open(self.options()?)
+            .with_context(|| format!("cannot open the data directory {}", self.paths.data.display()))?;
+        docent_gateway::deploy_notices::install(&lifecycle, self.fetch_private);
+        Ok(lifecycle)
     }
 }
 

@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{SqliteStore, bad_value, db, require_bot, write_audit};
-use crate::alerts::{AlertKind, AlertStore, Incident, ProbeSample, ProbeTarget, UptimeCounts};
+use crate::alerts::{AlertKind, AlertStore, Incident, MonitorRun, ProbeSample, ProbeTarget, UptimeCounts};
 use crate::events::hour_of;
 use crate::{AuditEntry, Result, Timestamp};
 
@@ -130,6 +130,55 @@ impl AlertStore for SqliteStore {
                 params![from, to],
                 |row| Ok(UptimeCounts { samples: row.get(0)?, up: row.get(1)? }),
             )
+            .map_err(db)
+    }
+
+    fn claim_monitor_run(&self, bot: &str, at: Timestamp, not_since: Timestamp) -> Result<Option<i64>> {
+        self.write(|tx| {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO monitor_runs (bot, started_at) SELECT ?1, ?2
+                     WHERE NOT EXISTS (SELECT 1 FROM monitor_runs WHERE bot = ?1 AND started_at > ?3)",
+                    params![bot, at, not_since],
+                )
+                .map_err(db)?;
+            Ok((inserted == 1).then(|| tx.last_insert_rowid()))
+        })
+    }
+
+    fn finish_monitor_run(&self, id: i64, at: Timestamp, passed: bool, summary: &str, results: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE monitor_runs SET finished_at = ?2, passed = ?3, summary = ?4, results = ?5 WHERE id = ?1",
+                params![id, at, passed, summary, results],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn monitor_runs(&self, bot: &str, limit: usize) -> Result<Vec<MonitorRun>> {
+        let conn = self.reader();
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT id, bot, started_at, finished_at, passed, summary, results FROM monitor_runs
+                 WHERE bot = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
+            )
+            .map_err(db)?;
+        statement
+            .query_map(params![bot, limit as i64], |row| {
+                Ok(MonitorRun {
+                    id: row.get(0)?,
+                    bot: row.get(1)?,
+                    started_at: row.get(2)?,
+                    finished_at: row.get(3)?,
+                    passed: row.get(4)?,
+                    summary: row.get(5)?,
+                    results: row.get(6)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
             .map_err(db)
     }
 }
