@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod notify;
 pub mod options;
 pub mod recorder;
+pub mod report_delivery;
 pub mod serve;
 pub mod server;
 pub mod tls;

@@ -18,7 +18,7 @@ pub mod suite;
 
 use serde::Serialize;
 
-pub use alerts::{AlertKind, AlertStore, Incident, ProbeSample, ProbeTarget, UptimeCounts};
+pub use alerts::{AlertKind, AlertStore, Incident, ProbeSample, ProbeTarget, ReportSchedule, UptimeCounts};
 pub use docent_protocol::Visibility;
 pub use events::{
     ConversationStats, Event, EventKind, EventStore, HourlyRollup, LogLevel, LogQuery, LogRecord, QuestionCount, Tier,

@@ -252,6 +252,16 @@ CREATE TABLE probe_hours (
 );
 CREATE INDEX probe_hours_by_hour ON probe_hours (hour);
 "#,
+    r#"
+CREATE TABLE report_schedules (
+    bot TEXT NOT NULL REFERENCES bots (id),
+    period TEXT NOT NULL,
+    formats TEXT NOT NULL,
+    next_at INTEGER NOT NULL,
+    last_sent_at INTEGER,
+    PRIMARY KEY (bot, period)
+);
+"#,
 ];
 
 /// The store in one SQLite file, through two connections: one that writes, and one that only

@@ -5,103 +5,27 @@
 //! runs beside it, and the store lets only one of them announce each change.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
-use bytes::Bytes;
+use anyhow::Context;
 use docent_gateway::serve::{app_state, run_gateway};
 use docent_lifecycle::store::{AlertKind, Event, EventKind, Plan, Tier};
 use docent_lifecycle::when::now;
 use docent_lifecycle::{Lifecycle, LifecycleOptions};
 use docent_tests::http::send;
+use docent_tests::receivers::{Received, SmtpServer, webhook_receiver};
 use docent_tests::{copy_tree, stack, workspace_root};
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper::Method;
 use tokio::sync::oneshot;
 
 use crate::restart::docent_binary;
 
 /// The longest any awaited change may take.
 const WAIT: Duration = Duration::from_secs(30);
-
-/// What the webhook receiver got: the path and the JSON body of each POST, in order.
-type Received = Arc<Mutex<Vec<(String, serde_json::Value)>>>;
-
-/// An HTTP server on loopback that answers 200 to every POST and keeps what it got.
-async fn webhook_receiver() -> anyhow::Result<(SocketAddr, Received)> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let received: Received = Arc::default();
-    let keep = Arc::clone(&received);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let keep = Arc::clone(&keep);
-            let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-                let keep = Arc::clone(&keep);
-                async move {
-                    let path = request.uri().to_string();
-                    let body = request.into_body().collect().await?.to_bytes();
-                    let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-                    keep.lock().unwrap().push((path, json));
-                    Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from_static(b"ok"))))
-                }
-            });
-            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service));
-        }
-    });
-    Ok((address, received))
-}
-
-/// A real SMTP server (Debian's `python3-aiosmtpd`) printing each message it accepts; killed when dropped.
-struct SmtpServer {
-    child: Child,
-    subjects: Arc<Mutex<Vec<String>>>,
-    port: u16,
-}
-
-impl SmtpServer {
-    fn start() -> anyhow::Result<SmtpServer> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        // Debian's interpreter, which the package is installed for (another `python3` may come first on PATH).
-        let mut child = Command::new("/usr/bin/python3")
-            .args(["-u", "-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("cannot start /usr/bin/python3 -m aiosmtpd (apt-get install python3-aiosmtpd)")?;
-        let stdout = child.stdout.take().context("aiosmtpd's output")?;
-        let subjects: Arc<Mutex<Vec<String>>> = Arc::default();
-        let keep = Arc::clone(&subjects);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(subject) = line.strip_prefix("Subject: ") {
-                    keep.lock().unwrap().push(subject.to_owned());
-                }
-            }
-        });
-        let deadline = Instant::now() + WAIT;
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                bail!("aiosmtpd did not listen on port {port} within {WAIT:?}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(SmtpServer { child, subjects, port })
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// An in-process gateway on a fixed address, evaluating alerts every 200 ms, that can be
 /// stopped and started again on the same port.
@@ -161,7 +85,7 @@ async fn notices(received: &Received, smtp: &SmtpServer, expected: BTreeMap<Stri
             Instant::now() < deadline,
             "not within {WAIT:?}: {what}; got {got:?}, expected {expected:?}; webhooks {:?}; e-mails {:?}",
             received.lock().unwrap().iter().map(|(path, body)| format!("{path} {body}")).collect::<Vec<_>>(),
-            smtp.subjects.lock().unwrap(),
+            smtp.subjects(),
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -174,7 +98,7 @@ fn counts(received: &Received, smtp: &SmtpServer) -> BTreeMap<String, usize> {
         let channel = path.trim_start_matches('/').split(['/', '?']).next().unwrap_or_default().to_owned();
         *counts.entry(channel).or_insert(0) += 1;
     }
-    counts.insert("email".into(), smtp.subjects.lock().unwrap().len());
+    counts.insert("email".into(), smtp.subjects().len());
     counts
 }
 
@@ -325,7 +249,7 @@ async fn every_alert_fires_once_and_resolves_once_on_every_channel() -> anyhow::
     assert!(
         received.iter().filter(|(path, _)| path.starts_with("/sms")).all(|(path, _)| path == "/sms?to=%2B15550100")
     );
-    let subjects = smtp.subjects.lock().unwrap().clone();
+    let subjects = smtp.subjects();
     assert!(subjects.contains(&"[docent] brightwater: Downtime opened (critical)".to_owned()), "{subjects:?}");
     let logs = store.logs(&docent_lifecycle::store::LogQuery {
         bot: Some("brightwater".into()),

@@ -1,19 +1,23 @@
 //! Reports: the real `docent report` binary on a data directory with the demo month, and the
 //! console's downloads, each file read back (calamine for Excel, pdf-extract for PDF) and
-//! compared with the Analytics page's figures for the same store.
+//! compared with the Analytics page's figures for the same store; `docent report --send` to a
+//! real webhook receiver and SMTP server, the e-mail parsed back with its attachments.
 
 use std::path::Path;
 use std::process::Command;
 
+use base64::Engine;
 use calamine::{Data, Reader, Xlsx};
 use docent_analytics::Dashboard;
-use docent_analytics::report::{Period, date};
+use docent_analytics::report::{Format, Period, Report, date};
 use docent_lifecycle::store::events::day_of;
 use docent_lifecycle::when::now;
 use docent_lifecycle::{Lifecycle, LifecycleOptions};
 use docent_tests::http::send;
+use docent_tests::receivers::{SmtpServer, webhook_receiver};
 use docent_tests::{copy_tree, private_stack, workspace_root};
 use hyper::Method;
+use mail_parser::MimeHeaders;
 
 use crate::restart::docent_binary;
 
@@ -190,4 +194,117 @@ async fn the_console_offers_each_report_as_a_download() {
         anonymous.header("content-type").is_some_and(|kind| kind.starts_with("text/html")),
         "signed out: the sign-in page, not the report"
     );
+}
+
+/// Alert channels of every kind on the test's receivers: reports go to all but the SMS gateway.
+fn channels(receiver: std::net::SocketAddr, smtp_port: u16) -> String {
+    format!(
+        r#"[[channel]]
+kind = "webhook"
+url = "http://{receiver}/webhook"
+
+[[channel]]
+kind = "slack"
+url = "http://{receiver}/slack/T000/B000/secret"
+
+[[channel]]
+kind = "email"
+server = "127.0.0.1"
+port = {smtp_port}
+security = "none"
+from = "Docent <reports@brightwater.example>"
+to = ["owner@brightwater.example"]
+
+[[channel]]
+kind = "sms"
+url = "http://{receiver}/sms?to={{to}}"
+to = ["+15550100"]
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docent_report_send_delivers_the_files_to_the_bots_channels() {
+    let (bots, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let opening = (bots.path().to_owned(), data.path().to_owned());
+    let lifecycle = tokio::task::spawn_blocking(move || demo_data_dir(&opening.0, &opening.1)).await.unwrap().unwrap();
+    let (receiver, received) = webhook_receiver().await.unwrap();
+    let smtp = tokio::task::spawn_blocking(SmtpServer::start).await.unwrap().unwrap();
+    docent_gateway::alerts::store_settings(&lifecycle, "brightwater", Some(&channels(receiver, smtp.port)), "e2e")
+        .unwrap();
+
+    let (bots_dir, data_dir) = (bots.path().to_owned(), data.path().to_owned());
+    let sent = tokio::task::spawn_blocking(move || {
+        Command::new(docent_binary()?)
+            .args(["report", "brightwater", "--period", "week", "--format", "pdf,xlsx", "--send", "--fetch-private"])
+            .arg("--bots")
+            .arg(bots_dir)
+            .arg("--data")
+            .arg(data_dir)
+            .output()
+            .map_err(anyhow::Error::from)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&sent.stdout);
+    assert!(sent.status.success(), "{stdout}{}", String::from_utf8_lossy(&sent.stderr));
+    assert!(stdout.contains("sent to 3 channels"), "every channel but SMS: {stdout}");
+
+    let report = Report::build(lifecycle.store(), "brightwater", Period::Week, day_of(now())).unwrap();
+    let pdf = report.render(Format::Pdf).unwrap();
+    let xlsx_name = report.render(Format::Xlsx).unwrap().name;
+
+    // The e-mail, parsed back: the summary as its text, both files attached with their types.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while smtp.messages().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 1, "one e-mail");
+    let mail = mail_parser::MessageParser::default().parse(messages[0].as_bytes()).expect("a MIME message");
+    assert_eq!(mail.subject(), Some(report.subject().as_str()));
+    let body = mail.body_text(0).unwrap();
+    assert!(body.contains(&report.summary().lines().nth(2).unwrap().to_owned()), "the summary in {body}");
+    let attachments: Vec<(String, String, Vec<u8>)> = mail
+        .attachments()
+        .map(|part| {
+            let kind = part.content_type().map(|kind| format!("{}/{}", kind.ctype(), kind.subtype().unwrap_or("")));
+            (part.attachment_name().unwrap_or("").to_owned(), kind.unwrap_or_default(), part.contents().to_vec())
+        })
+        .collect();
+    assert_eq!(
+        attachments.len(),
+        2,
+        "{:?}",
+        attachments.iter().map(|(name, kind, _)| (name, kind)).collect::<Vec<_>>()
+    );
+    assert_eq!((attachments[0].0.as_str(), attachments[0].1.as_str()), (pdf.name.as_str(), "application/pdf"));
+    assert_eq!(attachments[0].2, pdf.bytes, "the PDF attached byte for byte");
+    assert_eq!(
+        (attachments[1].0.as_str(), attachments[1].1.as_str()),
+        (xlsx_name.as_str(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    );
+    let board = Dashboard::load(lifecycle.store(), "brightwater", report.range()).unwrap();
+    expect_figures(&kpi_column(attachments[1].2.clone()), &board);
+
+    // The generic webhook carries the same files in base64, Slack the subject; SMS nothing.
+    let received = received.lock().unwrap().clone();
+    let paths: Vec<&str> = received.iter().map(|(path, _)| path.split('/').nth(1).unwrap_or_default()).collect();
+    let mut sorted = paths.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["slack", "webhook"], "{received:?}");
+    let webhook = &received.iter().find(|(path, _)| path == "/webhook").unwrap().1;
+    assert_eq!(webhook["subject"], report.subject());
+    assert_eq!(webhook["data"]["kind"], "report");
+    let files = webhook["attachments"].as_array().unwrap();
+    let decoded = base64::engine::general_purpose::STANDARD.decode(files[0]["base64"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (files[0]["name"].as_str(), files[0]["mime"].as_str()),
+        (Some(pdf.name.as_str()), Some("application/pdf"))
+    );
+    assert_eq!(decoded, pdf.bytes);
+    assert_eq!(files[1]["name"].as_str(), Some(xlsx_name.as_str()));
+    let slack = &received.iter().find(|(path, _)| path.starts_with("/slack/")).unwrap().1;
+    assert!(slack["text"].as_str().unwrap().contains(&report.subject()), "{slack}");
 }

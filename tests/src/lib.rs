@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod pages;
+pub mod receivers;
 pub mod webdriver;
 
 use std::net::SocketAddr;

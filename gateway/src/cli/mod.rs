@@ -8,6 +8,7 @@ pub(crate) mod kb;
 pub(crate) mod logs;
 pub(crate) mod manage;
 pub(crate) mod report;
+pub(crate) mod reports;
 pub(crate) mod settings;
 
 use std::sync::Arc;

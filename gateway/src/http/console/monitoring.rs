@@ -8,7 +8,9 @@ use std::fmt::Write;
 use docent_analytics::report::{Format, Period, Report};
 use docent_analytics::{Dashboard, Goal, Range, Standing, chart};
 use docent_lifecycle::store::events::day_of;
-use docent_lifecycle::store::{AdminToken, Incident, LogLevel, LogQuery, LogRecord, QuestionCount, Scope};
+use docent_lifecycle::store::{
+    AdminToken, Incident, LogLevel, LogQuery, LogRecord, QuestionCount, ReportSchedule, Scope,
+};
 use docent_lifecycle::when::{self, now};
 use docent_protocol::ErrorCode;
 use hyper::StatusCode;
@@ -77,18 +79,19 @@ pub(super) async fn analytics(
     let pairs = query_pairs(query);
     let (key, range) = chosen_range(&pairs, now())?;
     let id = bot.to_owned();
-    let (dashboard, incidents, settings) = blocking(&state.lifecycle, move |lifecycle| {
+    let (dashboard, incidents, settings, schedules) = blocking(&state.lifecycle, move |lifecycle| {
         lifecycle.require_bot(&id)?;
         let store = lifecycle.store();
         Ok((
             Dashboard::load(store, &id, range)?,
             store.incidents(Some(&id), INCIDENT_ROWS)?,
             alerts::settings_of(store, &id)?,
+            store.report_schedules(Some(&id))?,
         ))
     })
     .await?;
     let alerting = format!("{}{}", incidents_section(&incidents), alerts_section(me, bot, &settings));
-    Ok(html(StatusCode::OK, analytics_page(me, &dashboard, &key, &pairs, &alerting)))
+    Ok(html(StatusCode::OK, analytics_page(me, &dashboard, &key, &pairs, &schedules, &alerting)))
 }
 
 /// Incidents listed on the Analytics page, newest first.
@@ -162,6 +165,7 @@ fn analytics_page(
     board: &Dashboard,
     key: &str,
     pairs: &[(String, String)],
+    schedules: &[ReportSchedule],
     alerting: &str,
 ) -> String {
     let id = escape(&board.bot);
@@ -178,7 +182,7 @@ fn analytics_page(
         );
     }
     body.push_str(&range_form(key, pairs, board.range));
-    body.push_str(&reports_section(&id));
+    body.push_str(&reports_section(&id, schedules));
     body.push_str(&targets_section(board));
     body.push_str(&figures_section(board));
     body.push_str("<section class=\"card charts\"><h2>Charts</h2>");
@@ -225,8 +229,8 @@ fn range_form(key: &str, pairs: &[(String, String)], range: Range) -> String {
     html
 }
 
-/// Download links for each period and format; `id` is already escaped.
-fn reports_section(id: &str) -> String {
+/// Download links for each period and format, and the report schedules; `id` is already escaped.
+fn reports_section(id: &str, schedules: &[ReportSchedule]) -> String {
     let mut html = String::from(
         "<section class=\"card\"><h2>Reports</h2><table id=\"reports\"><thead><tr><th scope=\"col\">Period</th>\
          <th scope=\"col\">Summary (HTML)</th><th scope=\"col\">Detail (Excel)</th>\
@@ -242,7 +246,31 @@ fn reports_section(id: &str) -> String {
     }
     html.push_str(
         "</tbody></table><p class=\"muted\">Whole UTC days up to today 00:00, compared with the period before; \
-         the same files as <code>docent report</code>.</p></section>",
+         the same files as <code>docent report</code>.</p>",
+    );
+    html.push_str(
+        "<h3>Sent on schedule</h3><table id=\"report-schedules\"><thead><tr><th scope=\"col\">Report</th>\
+         <th scope=\"col\">Formats</th><th scope=\"col\">Next</th><th scope=\"col\">Last sent</th></tr></thead><tbody>",
+    );
+    for schedule in schedules {
+        let name = Period::parse(&schedule.period).map_or("Unknown", Period::adjective);
+        let last = schedule.last_sent_at.map_or_else(|| "never".to_owned(), when::format);
+        let _ = write!(
+            html,
+            "<tr data-period=\"{period}\"><th scope=\"row\">{name}</th><td>{formats}</td><td>{next}</td><td>{last}</td></tr>",
+            period = escape(&schedule.period),
+            formats = escape(&schedule.formats.join(", ")),
+            next = escape(&when::format(schedule.next_at)),
+            last = escape(&last),
+        );
+    }
+    if schedules.is_empty() {
+        html.push_str("<tr><td colspan=\"4\">None.</td></tr>");
+    }
+    let _ = write!(
+        html,
+        "</tbody></table><p class=\"muted\">Sent to the alert channels below (SMS excepted); set with \
+         <code>docent reports {id} schedule --period week --format pdf,xlsx</code>.</p></section>"
     );
     html
 }
