@@ -1,7 +1,8 @@
 //! Reports: the real `docent report` binary on a data directory with the demo month, and the
 //! console's downloads, each file read back (calamine for Excel, pdf-extract for PDF) and
 //! compared with the Analytics page's figures for the same store; `docent report --send` to a
-//! real webhook receiver and SMTP server, the e-mail parsed back with its attachments.
+//! real webhook receiver and SMTP server, the e-mail parsed back with its attachments; a due
+//! report schedule sent once while two gateways look for it.
 
 use std::path::Path;
 use std::process::Command;
@@ -156,8 +157,22 @@ async fn the_console_offers_each_report_as_a_download() {
         async move { send(stack.gateway, Method::GET, &path, &[("cookie", cookie.as_str())], "").await.unwrap() }
     };
 
+    docent_gateway::report_delivery::set_schedule(
+        &stack.lifecycle,
+        "brightwater",
+        Period::Month,
+        &[Format::Xlsx],
+        "e2e",
+        now(),
+    )
+    .unwrap();
     let page = get("/admin/bots/brightwater/analytics".into()).await;
     let page = String::from_utf8_lossy(&page.body).into_owned();
+    let schedules = page.split("id=\"report-schedules\"").nth(1).unwrap_or_default();
+    assert!(
+        schedules.contains("<tr data-period=\"month\"><th scope=\"row\">Monthly</th><td>xlsx</td>"),
+        "the schedule listed: {schedules}"
+    );
     for file in ["day.html", "week.xlsx", "month.pdf"] {
         assert!(page.contains(&format!("href=\"/admin/bots/brightwater/reports/{file}\"")), "{file} linked");
     }
@@ -307,4 +322,74 @@ async fn docent_report_send_delivers_the_files_to_the_bots_channels() {
     assert_eq!(files[1]["name"].as_str(), Some(xlsx_name.as_str()));
     let slack = &received.iter().find(|(path, _)| path.starts_with("/slack/")).unwrap().1;
     assert!(slack["text"].as_str().unwrap().contains(&report.subject()), "{slack}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_schedule_is_sent_once_by_two_gateways() {
+    let (bots, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let opening = (bots.path().to_owned(), data.path().to_owned());
+    let lifecycle = tokio::task::spawn_blocking(move || demo_data_dir(&opening.0, &opening.1)).await.unwrap().unwrap();
+    let (receiver, received) = webhook_receiver().await.unwrap();
+    let settings = format!("[[channel]]\nkind = \"webhook\"\nurl = \"http://{receiver}/webhook\"\n");
+    docent_gateway::alerts::store_settings(&lifecycle, "brightwater", Some(&settings), "e2e").unwrap();
+
+    // The CLI makes the schedule, due at the next Monday 00:00 UTC.
+    let docent = tokio::task::spawn_blocking(docent_binary).await.unwrap().unwrap();
+    let reports = |args: &[&str]| {
+        Command::new(&docent)
+            .args(["reports", "brightwater", "--bots"])
+            .arg(bots.path())
+            .arg("--data")
+            .arg(data.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let scheduled = reports(&["schedule", "--period", "week", "--format", "pdf,html,pdf"]);
+    assert!(scheduled.status.success(), "{}", String::from_utf8_lossy(&scheduled.stderr));
+    let at = now();
+    let listed = lifecycle.store().report_schedules(Some("brightwater")).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].period.as_str(), listed[0].formats.clone()), ("week", vec!["pdf".into(), "html".into()]));
+    assert_eq!(listed[0].next_at, Period::Week.next_boundary(at));
+    let list = String::from_utf8(reports(&["list"]).stdout).unwrap();
+    assert!(list.contains("week") && list.contains("pdf,html") && list.contains("last never"), "{list}");
+
+    // Due since today 00:00: two gateways on the same store look at once; one sends it.
+    let due = day_of(at);
+    let mut made_due = listed[0].clone();
+    made_due.next_at = due;
+    let audit = docent_lifecycle::store::AuditEntry::new(at, "e2e", Some("brightwater"), "reports.schedule", "due");
+    lifecycle.store().set_report_schedule(&made_due, &audit).unwrap();
+    let (data_dir, bots_dir) = (data.path().to_owned(), bots.path().to_owned());
+    let second = tokio::task::spawn_blocking(move || Lifecycle::open(LifecycleOptions::new(&data_dir, &bots_dir)))
+        .await
+        .unwrap()
+        .unwrap();
+    let (first, second) = (std::sync::Arc::new(lifecycle), std::sync::Arc::new(second));
+    let (one, two) = tokio::join!(
+        docent_gateway::report_delivery::run_due(std::sync::Arc::clone(&first), at, true),
+        docent_gateway::report_delivery::run_due(std::sync::Arc::clone(&second), at, true),
+    );
+    assert_eq!(one.unwrap() + two.unwrap(), 1, "one of the two gateways claims the due report");
+    assert_eq!(docent_gateway::report_delivery::run_due(std::sync::Arc::clone(&first), at + 1, true).await.unwrap(), 0);
+
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "one notice: {received:?}");
+    let report = Report::build(first.store(), "brightwater", Period::Week, due).unwrap();
+    let body = &received[0].1;
+    assert_eq!(body["subject"], report.subject(), "the week that ended at the due time");
+    let names: Vec<&str> =
+        body["attachments"].as_array().unwrap().iter().filter_map(|file| file["name"].as_str()).collect();
+    assert_eq!(names, [report.render(Format::Pdf).unwrap().name, report.render(Format::Html).unwrap().name]);
+    let moved = first.store().report_schedules(Some("brightwater")).unwrap().remove(0);
+    assert_eq!((moved.next_at, moved.last_sent_at), (Period::Week.next_boundary(at), Some(at)));
+    let list = String::from_utf8(reports(&["list"]).stdout).unwrap();
+    assert!(!list.contains("last never"), "{list}");
+
+    let removed = reports(&["unschedule", "--period", "week"]);
+    assert!(removed.status.success(), "{}", String::from_utf8_lossy(&removed.stderr));
+    assert!(first.store().report_schedules(Some("brightwater")).unwrap().is_empty());
+    let again = reports(&["unschedule", "--period", "week"]);
+    assert_eq!(again.status.code(), Some(1), "nothing to remove");
 }
