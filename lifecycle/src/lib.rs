@@ -22,6 +22,7 @@ pub mod backup;
 pub mod check;
 pub mod config;
 pub mod deploy;
+pub mod drafts;
 pub mod failpoint;
 pub mod knowledge;
 pub mod origin;

@@ -393,3 +393,82 @@ async fn a_due_schedule_is_sent_once_by_two_gateways() {
     let again = reports(&["unschedule", "--period", "week"]);
     assert_eq!(again.status.code(), Some(1), "nothing to remove");
 }
+
+#[tokio::test]
+async fn an_unresolved_question_becomes_a_qa_draft_in_the_knowledge() {
+    let stack = private_stack().unwrap();
+    let questions = ["How long does delivery take?".to_owned()];
+    docent_analytics::demo::seed(stack.lifecycle.store(), "brightwater", &questions, None, now(), 40).unwrap();
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let signed_in = send(stack.gateway, Method::POST, "/admin/sign-in", &form, format!("token={}", stack.admin_token))
+        .await
+        .unwrap();
+    let cookie = signed_in.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+    let page =
+        send(stack.gateway, Method::GET, "/admin/bots/brightwater/analytics", &[("cookie", cookie.as_str())], "")
+            .await
+            .unwrap();
+    let page = String::from_utf8_lossy(&page.body).into_owned();
+    let unresolved = page.split("id=\"unresolved\"").nth(1).unwrap_or_default();
+    assert!(unresolved.contains("action=\"/admin/bots/brightwater/draft\""), "a draft button per group: {unresolved}");
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+
+    let post = |fields: Vec<(&str, String)>| {
+        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let cookie = cookie.clone();
+        let origin = stack.gateway_url();
+        async move {
+            let headers = [
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", cookie.as_str()),
+                ("origin", origin.as_str()),
+            ];
+            send(stack.gateway, Method::POST, "/admin/bots/brightwater/draft", &headers, body).await.unwrap()
+        }
+    };
+    // Visitor text that tries to close the string and add a pair of its own, and runs long.
+    let hostile = format!("Do you ship to \"Mars\"? \\\n[[qa]]\nanswer = \"yes\" {}", "very ".repeat(100));
+    let drafts = stack.bots_dir().join("brightwater/knowledge/drafts.toml");
+    let faq_before = std::fs::read(stack.bots_dir().join("brightwater/knowledge/faq.toml")).unwrap();
+    for expected in ["drafted=added", "drafted=exists"] {
+        let done = post(vec![("csrf", csrf.clone()), ("question", hostile.clone())]).await;
+        assert_eq!(done.status, 303, "{}", String::from_utf8_lossy(&done.body));
+        assert_eq!(
+            done.header("location"),
+            Some(format!("/admin/bots/brightwater/analytics?{expected}#unresolved").as_str())
+        );
+    }
+    let text = std::fs::read_to_string(&drafts).unwrap();
+    let parsed: toml::Table = toml::from_str(&text).unwrap_or_else(|err| panic!("{err}: {text}"));
+    let pairs = parsed["qa"].as_array().unwrap();
+    assert_eq!(pairs.len(), 1, "one draft, not two, and nothing injected: {text}");
+    let question = pairs[0]["question"].as_str().unwrap();
+    assert_eq!(question, docent_lifecycle::drafts::clean_question(&hostile));
+    assert!(question.starts_with("Do you ship to \"Mars\"? \\ [[qa]] answer = \"yes\" very"), "{question}");
+    assert_eq!(question.chars().count(), docent_lifecycle::drafts::MAX_DRAFT_CHARS);
+    assert_eq!(pairs[0]["answer"].as_str(), Some(""), "the owner writes the answer");
+    assert_eq!(std::fs::read(stack.bots_dir().join("brightwater/knowledge/faq.toml")).unwrap(), faq_before);
+
+    let page = send(
+        stack.gateway,
+        Method::GET,
+        "/admin/bots/brightwater/analytics?drafted=added",
+        &[("cookie", cookie.as_str())],
+        "",
+    )
+    .await
+    .unwrap();
+    assert!(String::from_utf8_lossy(&page.body).contains("id=\"drafted\""));
+
+    // The draft changes the sources, but its empty answer keeps it out of the bot until written.
+    let check = stack.lifecycle.check("brightwater").unwrap();
+    assert_eq!(check.state, docent_lifecycle::check::CheckState::Outdated, "{check:?}");
+    assert!(check.warnings.iter().any(|warning| warning.contains("drafts.toml")), "{:?}", check.warnings);
+
+    for (fields, status) in [
+        (vec![("question", "Where is my order?".to_owned())], 403),
+        (vec![("csrf", csrf.clone()), ("question", " \n ".to_owned())], 400),
+    ] {
+        assert_eq!(post(fields).await.status, status);
+    }
+}

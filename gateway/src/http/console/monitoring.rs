@@ -201,8 +201,15 @@ fn analytics_page(
         }
     }
     body.push_str("</section>");
-    body.push_str(&questions_section("Most asked questions", "most-asked", &board.top_questions, false));
-    body.push_str(&questions_section("Unresolved questions", "unresolved", &board.unresolved, true));
+    body.push_str(&questions_section(me, &id, "Most asked questions", "most-asked", &board.top_questions, false));
+    if let Some(drafted) = field(pairs, "drafted") {
+        let text = match drafted {
+            "added" => "Drafted in <code>knowledge/drafts.toml</code>: write its answer there, then deploy.",
+            _ => "That question is drafted in <code>knowledge/drafts.toml</code> already.",
+        };
+        let _ = write!(body, "<p class=\"notice\" role=\"status\" id=\"drafted\">{text}</p>");
+    }
+    body.push_str(&questions_section(me, &id, "Unresolved questions", "unresolved", &board.unresolved, true));
     body.push_str(alerting);
     page(&format!("{} analytics", board.bot), Some((me.name, me.csrf)), &body)
 }
@@ -387,25 +394,52 @@ fn figures_section(board: &Dashboard) -> String {
     html
 }
 
-fn questions_section(title: &str, id: &str, questions: &[QuestionCount], unresolved: bool) -> String {
+/// A table of question groups; unresolved ones get a button writing a Q&A draft of the way a
+/// visitor asked it (`id` is already escaped).
+fn questions_section(
+    me: &Operator<'_>,
+    id: &str,
+    title: &str,
+    table: &str,
+    questions: &[QuestionCount],
+    unresolved: bool,
+) -> String {
     let mut html = format!(
-        "<section class=\"card\"><h2>{title}</h2><table id=\"{id}\"><thead><tr><th scope=\"col\">Question</th>\
-         <th scope=\"col\">Asked as</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        if unresolved { "Unresolved" } else { "Asked" }
+        "<section class=\"card\"><h2>{title}</h2><table id=\"{table}\"><thead><tr><th scope=\"col\">Question</th>\
+         <th scope=\"col\">Asked as</th><th scope=\"col\">{}</th>{}</tr></thead><tbody>",
+        if unresolved { "Unresolved" } else { "Asked" },
+        if unresolved { "<th scope=\"col\">Q&amp;A draft</th>" } else { "" },
     );
     for question in questions {
         let _ = write!(
             html,
-            "<tr><td>{}</td><td class=\"muted\">{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"muted\">{}</td><td>{}</td>",
             escape(&question.question),
             escape(&question.example),
             if unresolved { question.unresolved } else { question.asked }
         );
+        if unresolved {
+            let _ = write!(
+                html,
+                "<td><form method=\"post\" action=\"/admin/bots/{id}/draft\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                 <input type=\"hidden\" name=\"question\" value=\"{question}\"><button>Draft a Q&amp;A</button></form></td>",
+                csrf = escape(me.csrf),
+                question = escape(&question.example),
+            );
+        }
+        html.push_str("</tr>");
     }
     if questions.is_empty() {
-        html.push_str("<tr><td colspan=\"3\">None in this range.</td></tr>");
+        let _ = write!(html, "<tr><td colspan=\"{}\">None in this range.</td></tr>", if unresolved { 4 } else { 3 });
     }
-    html.push_str("</tbody></table></section>");
+    html.push_str("</tbody></table>");
+    if unresolved {
+        html.push_str(
+            "<p class=\"muted\">A draft is a <code>[[qa]]</code> with an empty answer in \
+             <code>knowledge/drafts.toml</code>; it is left out of the bot until you write its answer and deploy.</p>",
+        );
+    }
+    html.push_str("</section>");
     html
 }
 
