@@ -21,7 +21,8 @@ use serde::Serialize;
 pub use alerts::{AlertKind, AlertStore, Incident, ProbeSample, ProbeTarget, ReportSchedule, UptimeCounts};
 pub use docent_protocol::Visibility;
 pub use events::{
-    ConversationStats, Event, EventKind, EventStore, HourlyRollup, LogLevel, LogQuery, LogRecord, QuestionCount, Tier,
+    ConversationStats, DropOff, Event, EventKind, EventStore, FlowCount, HourlyRollup, LogLevel, LogQuery, LogRecord,
+    QuestionCount, Tier,
 };
 pub use sqlite::SqliteStore;
 

@@ -35,6 +35,7 @@ pub const CASES: &[Case] = &[
     ("an incident opens once and resolves once, even under concurrent evaluators", incidents_open_and_resolve_once),
     ("probe samples fold into each target's state and hourly uptime", probes_fold_into_state_and_uptime),
     ("report schedules: one per bot and period, each due report claimed once", report_schedules),
+    ("flow paths and drop-offs carry on across batches", flows_across_batches),
 ];
 
 const T0: i64 = 1_790_000_000;
@@ -606,4 +607,27 @@ fn report_schedules(store: &dyn Store) {
     assert!(!store.remove_report_schedule("acme", "week", &audit("reports.unschedule", Some("acme"))).unwrap());
     assert_eq!(store.report_schedules(Some("acme")).unwrap().len(), 1);
     assert!(store.audit_log(Some("acme"), 10).unwrap().iter().any(|entry| entry.action == "reports.unschedule"));
+}
+
+fn flows_across_batches(store: &dyn Store) {
+    let topic = |at: i64, tier: Tier, source: Option<&str>| Event {
+        source: source.map(str::to_owned),
+        ..reply("acme", "c1", at, tier, 100, "q")
+    };
+    store
+        .record_events(&[topic(T0, Tier::Answer, Some("a.md#x")), topic(T0 + 1, Tier::Answer, Some("a.md#x"))])
+        .unwrap();
+    store
+        .record_events(&[topic(T0 + 2, Tier::Unknown, None), topic(T0 + 3, Tier::Suggestions, Some("b.md#y"))])
+        .unwrap();
+    store.record_events(&[topic(T0 + 4, Tier::Suggestions, Some("c.md#z"))]).unwrap();
+    let flows = store.flows("acme", T0, T0 + 60, 10).unwrap();
+    assert_eq!(flows.len(), 1);
+    assert_eq!(flows[0].topics, ["a.md#x", crate::events::NO_MATCH, "b.md#y"], "three topics, a repeat once");
+    assert_eq!(flows[0].conversations, 1);
+    let drop_offs = store.drop_offs("acme", T0, T0 + 60, 10).unwrap();
+    assert_eq!((drop_offs.len(), drop_offs[0].topic.as_str(), drop_offs[0].conversations), (1, "c.md#z", 1));
+    assert!(store.flows("acme", T0 + 60, T0 + 120, 10).unwrap().is_empty(), "by start time");
+    store.record_events(&[topic(T0 + 5, Tier::Answer, Some("c.md#z"))]).unwrap();
+    assert!(store.drop_offs("acme", T0, T0 + 60, 10).unwrap().is_empty(), "answered at last: no drop-off");
 }

@@ -4,7 +4,7 @@ use docent_store::suite::CASES;
 use docent_store::{AuditEntry, BotSeed, SqliteStore, Store, Visibility};
 
 /// The number of migrations.
-const LATEST_SCHEMA: i64 = 6;
+const LATEST_SCHEMA: i64 = 7;
 
 #[test]
 fn the_store_suite_passes_on_sqlite() {

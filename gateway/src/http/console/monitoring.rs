@@ -210,6 +210,7 @@ fn analytics_page(
         let _ = write!(body, "<p class=\"notice\" role=\"status\" id=\"drafted\">{text}</p>");
     }
     body.push_str(&questions_section(me, &id, "Unresolved questions", "unresolved", &board.unresolved, true));
+    body.push_str(&flows_section(board));
     body.push_str(alerting);
     page(&format!("{} analytics", board.bot), Some((me.name, me.csrf)), &body)
 }
@@ -440,6 +441,33 @@ fn questions_section(
         );
     }
     html.push_str("</section>");
+    html
+}
+
+/// The most taken flow paths and the drop-off points (see docs/analytics.md).
+fn flows_section(board: &Dashboard) -> String {
+    let mut html = String::from(
+        "<section class=\"card\"><h2>User flows</h2><table id=\"flows\"><thead><tr><th scope=\"col\">Topics, in order</th>\
+         <th scope=\"col\">Conversations</th></tr></thead><tbody>",
+    );
+    for flow in &board.flows {
+        let topics: Vec<String> = flow.topics.iter().map(|topic| escape(topic)).collect();
+        let _ = write!(html, "<tr><td>{}</td><td>{}</td></tr>", topics.join(" → "), flow.conversations);
+    }
+    if board.flows.is_empty() {
+        html.push_str("<tr><td colspan=\"2\">None in this range.</td></tr>");
+    }
+    html.push_str(
+        "</tbody></table><h3>Drop-off points</h3><table id=\"drop-offs\"><thead><tr>\
+         <th scope=\"col\">Last topic of unresolved conversations</th><th scope=\"col\">Conversations</th></tr></thead><tbody>",
+    );
+    for drop in &board.drop_offs {
+        let _ = write!(html, "<tr><td>{}</td><td>{}</td></tr>", escape(&drop.topic), drop.conversations);
+    }
+    if board.drop_offs.is_empty() {
+        html.push_str("<tr><td colspan=\"2\">None in this range.</td></tr>");
+    }
+    html.push_str("</tbody></table></section>");
     html
 }
 
