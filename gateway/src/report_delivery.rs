@@ -146,8 +146,9 @@ struct Claimed {
     channels: Vec<Channel>,
 }
 
-/// Claims every schedule due at `now` that no other gateway took, and builds its report.
-/// A schedule the store holds but this version cannot read is moved on and logged.
+/// Claims every schedule due at `at` that no other gateway took, and builds its report. A
+/// schedule whose period this version does not know is left alone; one that cannot be built
+/// (no channel, an unknown format) is moved on all the same and its error returned, to be logged.
 fn claim_due(store: &dyn Store, at: Timestamp) -> docent_store::Result<Vec<Result<Claimed, (String, String)>>> {
     let mut claimed = Vec::new();
     for schedule in store.report_schedules(None)?.into_iter().filter(|schedule| schedule.next_at <= at) {
