@@ -256,11 +256,13 @@ pub fn parse(path: &Path, id: &str, text: &str) -> Result<BotConfig, ConfigError
         line: span.map(|span| line_of(text, span.start)),
         message,
     };
-    // A syntax error that runs to the end (an unterminated string) comes without a span: it is
-    // reported at the last line.
+    // A syntax error that runs to the end (an unterminated string) points past the last line, or
+    // nowhere: it is reported at the last line.
     let end = text.trim_end().len();
-    let raw: RawBotConfig =
-        toml::from_str(text).map_err(|err| error_at(err.span().or(Some(end..end)), err.message().to_owned()))?;
+    let raw: RawBotConfig = toml::from_str(text).map_err(|err| {
+        let span = err.span().map_or(end..end, |span| span.start.min(end)..span.end);
+        error_at(Some(span), err.message().to_owned())
+    })?;
 
     let name = raw.name.get_ref().trim().to_owned();
     if name.is_empty() {
