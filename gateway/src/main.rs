@@ -265,3 +265,17 @@ fn run(command: Command) -> anyhow::Result<u8> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Regression: two flags named `fetch_private` in `docent report` made clap panic at every
+    /// run. clap's own checks of every subcommand catch such clashes here instead.
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

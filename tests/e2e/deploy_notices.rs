@@ -33,6 +33,8 @@ fn docent(binary: &Path, data: &Path, bots: &Path, args: &[&str]) -> anyhow::Res
         .arg(bots)
         .args(["--fetch-private", "--actor", "alice", "--public-url", PUBLIC_URL])
         .env("DOCENT_LOG", "warn")
+        // Lexical, like the in-process deploy of generation 1: with a model, a deploy reindexes.
+        .env_remove("DOCENT_MODEL")
         .output()
         .with_context(|| format!("cannot run docent {}", args.join(" ")))
 }

@@ -11,15 +11,16 @@ const DEMO_DAYS: i64 = 30;
 
 #[derive(Args)]
 pub(crate) struct DemoDataArgs {
-    #[arg(required = true)]
-    bots: Vec<String>,
+    /// The bots to seed. (Not named `bots`: `--bots` is the bots folder.)
+    #[arg(required = true, value_name = "BOT")]
+    ids: Vec<String>,
     #[command(flatten)]
     env: Env,
 }
 
 pub(crate) fn run(args: DemoDataArgs) -> anyhow::Result<()> {
     let lifecycle = args.env.open()?;
-    for bot in &args.bots {
+    for bot in &args.ids {
         lifecycle.require_bot(bot)?;
         let (config, _) = lifecycle.load_config(bot)?;
         let questions: Vec<String> = config.tests.iter().map(|test| test.question.clone()).collect();

@@ -33,7 +33,7 @@ pub(crate) struct Env {
     /// The gateway's public base URL, for the integration code.
     #[arg(long, env = "DOCENT_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     pub(crate) public_url: String,
-    /// Let deploy notices' webhooks reach loopback and private addresses.
+    /// Let webhooks (deploy notices, `report --send`) reach loopback and private addresses.
     #[arg(long, env = "DOCENT_FETCH_PRIVATE")]
     pub(crate) fetch_private: bool,
 }

@@ -37,9 +37,7 @@ pub(crate) struct ReportArgs {
     /// Slack and Teams.
     #[arg(long)]
     send: bool,
-    /// With --send: let webhooks reach loopback and private addresses.
-    #[arg(long, requires = "send")]
-    fetch_private: bool,
+    /// (`--fetch-private`, shared with every command, lets webhooks reach private addresses.)
     #[command(flatten)]
     env: Env,
 }
@@ -64,7 +62,7 @@ pub(crate) fn run(args: ReportArgs) -> anyhow::Result<()> {
         eprintln!("no conversations in this period");
     }
     if args.send {
-        return send(&lifecycle, &report, files, args.fetch_private);
+        return send(&lifecycle, &report, files, args.env.fetch_private);
     }
     for file in files {
         let out = args.out.clone().unwrap_or_else(|| PathBuf::from(&file.name));
