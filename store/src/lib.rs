@@ -12,6 +12,8 @@
 //! and admin tokens are kept as SHA-256 digests (hex), passwords as argon2 hashes.
 
 pub mod events;
+mod names;
+mod pg;
 mod sqlite;
 pub mod suite;
 
@@ -21,6 +23,7 @@ pub use docent_protocol::Visibility;
 pub use events::{
     ConversationStats, Event, EventKind, EventStore, HourlyRollup, LogLevel, LogQuery, LogRecord, QuestionCount, Tier,
 };
+pub use pg::{PgStore, PgUrl, REVISION_CHANNEL};
 pub use sqlite::SqliteStore;
 
 /// Unix seconds, UTC.
@@ -35,6 +38,12 @@ pub enum Error {
     /// The change contradicts what is stored (a name already taken, a generation missing).
     #[error("{0}")]
     Conflict(String),
+    /// A store URL that cannot be used; the text says why (never with its password).
+    #[error("invalid store URL: {0}")]
+    Url(String),
+    /// This backend cannot do it; the text says what to do instead.
+    #[error("{0}")]
+    Unsupported(String),
     /// The store was written by a newer docent.
     #[error("store schema version {found} is newer than this docent knows ({known}); upgrade docent")]
     TooNew { found: i64, known: i64 },

@@ -11,6 +11,8 @@ mod http_api;
 mod kb_import;
 mod limits;
 mod monitoring;
+mod replicas;
 mod restart;
+mod store_postgres;
 mod tidy;
 mod tls;

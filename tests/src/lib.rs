@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod pages;
+pub mod postgres;
 pub mod webdriver;
 
 use std::net::SocketAddr;

@@ -49,8 +49,9 @@ impl Env {
     }
 
     pub(crate) fn open(&self) -> anyhow::Result<Lifecycle> {
-        Lifecycle::open(self.options()?)
-            .with_context(|| format!("cannot open the data directory {}", self.paths.data.display()))
+        let options = self.options()?;
+        let location = options.location();
+        Lifecycle::open(options).with_context(|| format!("cannot open {location}"))
     }
 }
 

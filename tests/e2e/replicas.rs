@@ -1,0 +1,116 @@
+//! Two `docent serve` replicas on one PostgreSQL store and one shared data directory, as real
+//! processes: a deploy and a rollback through the CLI reach both within 2 s, and a quota's last
+//! message, asked for 50 times at once across both, is granted exactly once.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use docent_tests::http::send;
+use docent_tests::postgres::Postgres;
+use docent_tests::{copy_tree, workspace_root};
+use hyper::Method;
+
+use crate::restart::{Gateway, docent_binary};
+
+/// The origin `demo/bots/brightwater/bot.toml` allows.
+const ORIGIN: &str = "http://localhost:8081";
+/// How soon every replica must serve what the store made live.
+const PROPAGATION: Duration = Duration::from_secs(2);
+const RACERS: usize = 50;
+
+/// Runs a lifecycle command of the CLI on the shared store and data directory.
+fn cli(docent: &Path, arguments: &[&str], bots: &Path, data: &Path, store: &str) {
+    let status = Command::new(docent)
+        .args(arguments)
+        .arg("--bots")
+        .arg(bots)
+        .arg("--data")
+        .arg(data)
+        .args(["--store", store])
+        .env("DOCENT_LOG", "error")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "docent {arguments:?} failed with {status}");
+}
+
+async fn greeting(replica: SocketAddr) -> String {
+    let reply = send(replica, Method::GET, "/v1/bots/brightwater/config", &[("origin", ORIGIN)], "").await.unwrap();
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    reply.json()["greeting"].as_str().unwrap().to_owned()
+}
+
+/// Waits until every replica shows a greeting containing `expected`; fails after [`PROPAGATION`].
+async fn seen_everywhere(replicas: &[SocketAddr], expected: &str, what: &str) -> Duration {
+    let started = Instant::now();
+    for replica in replicas {
+        while !greeting(*replica).await.contains(expected) {
+            assert!(started.elapsed() < PROPAGATION, "{what} not served by {replica} within {PROPAGATION:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    started.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_postgresql_follow_one_deploy_and_share_one_exact_quota() {
+    let docent = tokio::task::spawn_blocking(docent_binary).await.unwrap().unwrap();
+    let server = tokio::task::spawn_blocking(Postgres::start).await.unwrap().unwrap();
+    let store = server.create_database("replicas").unwrap();
+    let bots = tempfile::tempdir().unwrap();
+    copy_tree(&workspace_root().join("demo/bots"), bots.path()).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let run = |arguments: &[&str]| cli(&docent, arguments, bots.path(), data.path(), &store);
+    run(&["deploy", "brightwater"]);
+
+    // One replica names the store by flag, the other by environment; both share the data directory.
+    let limits =
+        ["--messages-per-client", "1000", "--messages-per-conversation", "1000", "--max-connections-per-client", "0"];
+    let replicas: Vec<SocketAddr> =
+        (0..2).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()).collect();
+    let _first = Gateway::start_with(&docent, bots.path(), data.path(), replicas[0], |command| {
+        command.args(["--store", &store]).args(limits);
+    })
+    .unwrap();
+    let _second = Gateway::start_with(&docent, bots.path(), data.path(), replicas[1], |command| {
+        command.env("DOCENT_STORE", &store).args(limits);
+    })
+    .unwrap();
+    let original = greeting(replicas[0]).await;
+    assert_eq!(greeting(replicas[1]).await, original);
+
+    let toml = bots.path().join("brightwater/bot.toml");
+    let updated = "Hello from the shared store!";
+    std::fs::write(
+        &toml,
+        std::fs::read_to_string(&toml).unwrap().replace("Hi! I'm the Brightwater assistant.", updated),
+    )
+    .unwrap();
+    run(&["deploy", "brightwater"]);
+    let deployed = seen_everywhere(&replicas, updated, "the deploy").await;
+    run(&["rollback", "brightwater"]);
+    let rolled_back = seen_everywhere(&replicas, &original, "the rollback").await;
+    eprintln!("deploy seen by both replicas after {deployed:?}, rollback after {rolled_back:?}");
+
+    run(&["plan", "set", "brightwater", "--messages", "1"]);
+    let asks = (0..RACERS).map(|index| {
+        let replica = replicas[index % replicas.len()];
+        tokio::spawn(async move {
+            let body = serde_json::json!({ "text": "Do you ship abroad?" }).to_string();
+            let headers = [("content-type", "application/json"), ("origin", ORIGIN)];
+            send(replica, Method::POST, "/v1/bots/brightwater/messages", &headers, body).await.unwrap()
+        })
+    });
+    let mut granted = 0;
+    for ask in asks.collect::<Vec<_>>() {
+        let reply = ask.await.unwrap();
+        match reply.status {
+            200 => granted += 1,
+            429 => assert_eq!(reply.error_code(), "message_limit_reached"),
+            other => panic!("unexpected {other}: {}", String::from_utf8_lossy(&reply.body)),
+        }
+    }
+    assert_eq!(granted, 1, "the last message of the quota went to exactly one of {RACERS} requests");
+}
