@@ -257,6 +257,12 @@ impl Lifecycle {
         Ok(self.store.revision()?)
     }
 
+    /// Waits up to `timeout` for the store to announce a change (PostgreSQL does; SQLite just
+    /// waits). Poll [`Lifecycle::revision`] after it either way.
+    pub fn wait_for_change(&self, timeout: std::time::Duration) -> Result<bool> {
+        Ok(self.store.wait_for_change(timeout)?)
+    }
+
     pub(crate) fn bot_dir(&self, bot: &str) -> PathBuf {
         self.options.bots_dir.join(bot)
     }

@@ -1,8 +1,9 @@
 //! Docent's source of truth: which generation of each bot is live, and every run-time setting.
 //!
-//! [`Store`] is a small synchronous trait so that a PostgreSQL implementation can
-//! follow the SQLite one ([`SqliteStore`]) for several gateways. Nothing in the
-//! trait names a SQLite type. Every change a gateway must see (live pointer,
+//! [`Store`] is a small synchronous trait with two implementations: [`SqliteStore`], one
+//! file in the data directory (the default), and [`PgStore`], a PostgreSQL database that
+//! several gateways share. Nothing in the trait names a backend's type, and both pass the
+//! same [`suite`]. Every change a gateway must see (live pointer,
 //! status, visibility, password, tokens, plans) bumps the global
 //! [`Store::revision`] in the same transaction as the change and writes an
 //! audit entry in that transaction too, so a gateway polling the revision never
@@ -309,6 +310,13 @@ impl AuditEntry {
 pub trait Store: EventStore + Send + Sync {
     /// Increases with every change a gateway must see.
     fn revision(&self) -> Result<u64>;
+    /// Waits up to `timeout` for the store to announce that the revision moved; returns whether
+    /// it did. A backend that cannot announce changes just waits: callers poll
+    /// [`Store::revision`] after each wait either way.
+    fn wait_for_change(&self, timeout: std::time::Duration) -> Result<bool> {
+        std::thread::sleep(timeout);
+        Ok(false)
+    }
 
     /// Creates the bot's row from `seed` if the store does not know it yet; returns whether it did.
     fn ensure_bot(&self, id: &str, seed: &BotSeed, audit: &AuditEntry) -> Result<bool>;

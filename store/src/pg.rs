@@ -12,9 +12,11 @@
 //! advisory lock, so replicas starting together migrate once.
 
 use std::fmt;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use ::postgres::error::SqlState;
+use ::postgres::fallible_iterator::FallibleIterator;
 use ::postgres::types::FromSql;
 use ::postgres::{Config, NoTls, Row, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
@@ -302,6 +304,9 @@ type Manager = PostgresConnectionManager<NoTls>;
 pub struct PgStore {
     /// Always `Some` until dropped; see the `Drop` impl.
     pool: Option<r2d2::Pool<Manager>>,
+    /// The connection that `LISTEN`s on [`REVISION_CHANNEL`], made at the first wait and
+    /// again after it broke.
+    listener: Mutex<Option<::postgres::Client>>,
     url: PgUrl,
 }
 
@@ -309,9 +314,9 @@ impl Drop for PgStore {
     fn drop(&mut self) {
         // Closing a connection blocks on the client's own runtime, which panics on a thread that
         // drives async tasks: the connections are closed on a plain thread of their own.
-        if let Some(pool) = self.pool.take() {
-            let _ = std::thread::spawn(move || drop(pool)).join();
-        }
+        let listener = self.listener.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        let pool = self.pool.take();
+        let _ = std::thread::spawn(move || drop((pool, listener))).join();
     }
 }
 
@@ -322,10 +327,11 @@ impl PgStore {
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(CONNECT_TIMEOUT)
-            // A broken connection shows itself as closed; checking each one out would cost a round trip.
-            .test_on_check_out(false)
+            // One empty query per checkout: after a database restart the dead connections are
+            // replaced here, instead of failing one request each.
+            .test_on_check_out(true)
             .build_unchecked(PostgresConnectionManager::new(url.config.clone(), NoTls));
-        let store = PgStore { pool: Some(pool), url: url.clone() };
+        let store = PgStore { pool: Some(pool), listener: Mutex::new(None), url: url.clone() };
         store.migrate()?;
         Ok(store)
     }
@@ -339,11 +345,6 @@ impl PgStore {
     /// The URL it was opened with (without a password).
     pub fn url(&self) -> &PgUrl {
         &self.url
-    }
-
-    /// A new connection of its own, outside the pool (for `LISTEN`).
-    pub fn connect(&self) -> Result<::postgres::Client> {
-        self.url.config.connect(NoTls).map_err(|err| Error::Backend(format!("cannot connect to {}: {err}", self.url)))
     }
 
     fn migrate(&self) -> Result<()> {
@@ -588,6 +589,32 @@ impl Store for PgStore {
     fn revision(&self) -> Result<u64> {
         let row = self.query_opt("SELECT value FROM meta WHERE key = 'revision'", &[])?;
         row.map_or(Ok(0), |row| unsigned(&row, 0))
+    }
+
+    fn wait_for_change(&self, timeout: Duration) -> Result<bool> {
+        let mut listener = self.listener.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let client = match listener.as_mut() {
+            Some(client) => client,
+            None => {
+                let mut client = self
+                    .url
+                    .config
+                    .connect(NoTls)
+                    .map_err(|err| Error::Backend(format!("cannot connect to {}: {err}", self.url)))?;
+                client.batch_execute(&format!("LISTEN {REVISION_CHANNEL}")).map_err(db)?;
+                listener.insert(client)
+            }
+        };
+        let heard = {
+            let mut notifications = client.notifications();
+            let first = notifications.timeout_iter(timeout).next();
+            // Several changes may have come at once: one refresh covers them all.
+            first.and_then(|heard| Ok(heard.is_some() | (notifications.iter().count()? > 0)))
+        };
+        heard.map_err(|err| {
+            *listener = None;
+            Error::Backend(format!("listening for changes on {}: {err}", self.url))
+        })
     }
 
     fn ensure_bot(&self, id: &str, seed: &BotSeed, audit: &AuditEntry) -> Result<bool> {

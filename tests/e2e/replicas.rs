@@ -1,6 +1,7 @@
 //! Two `docent serve` replicas on one PostgreSQL store and one shared data directory, as real
-//! processes: a deploy and a rollback through the CLI reach both within 2 s, and a quota's last
-//! message, asked for 50 times at once across both, is granted exactly once.
+//! processes: a deploy and a rollback through the CLI reach both within 2 s, a quota's last
+//! message, asked for 50 times at once across both, is granted exactly once, and `/readyz`
+//! follows the store going away and coming back.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -55,7 +56,7 @@ async fn seen_everywhere(replicas: &[SocketAddr], expected: &str, what: &str) ->
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_replicas_on_postgresql_follow_one_deploy_and_share_one_exact_quota() {
+async fn two_replicas_on_postgresql_follow_one_deploy_share_one_exact_quota_and_report_readiness() {
     let docent = tokio::task::spawn_blocking(docent_binary).await.unwrap().unwrap();
     let server = tokio::task::spawn_blocking(Postgres::start).await.unwrap().unwrap();
     let store = server.create_database("replicas").unwrap();
@@ -113,4 +114,29 @@ async fn two_replicas_on_postgresql_follow_one_deploy_and_share_one_exact_quota(
         }
     }
     assert_eq!(granted, 1, "the last message of the quota went to exactly one of {RACERS} requests");
+
+    for replica in &replicas {
+        assert_eq!(readiness(*replica).await, (200, None), "{replica} is ready");
+    }
+    let server = tokio::task::spawn_blocking(move || server.stop().map(|()| server)).await.unwrap().unwrap();
+    for replica in &replicas {
+        assert_eq!(readiness(*replica).await, (503, Some("not_ready".to_owned())), "{replica} without its store");
+        let health = send(*replica, Method::GET, "/healthz", &[], "").await.unwrap();
+        assert_eq!(health.status, 200, "the process is alive all the same");
+    }
+    tokio::task::spawn_blocking(move || server.start_server().map(|()| server)).await.unwrap().unwrap();
+    for replica in &replicas {
+        let started = Instant::now();
+        while readiness(*replica).await.0 != 200 {
+            assert!(started.elapsed() < Duration::from_secs(10), "{replica} did not reconnect to its store");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// `/readyz`'s status and, on a refusal, its error code.
+async fn readiness(replica: SocketAddr) -> (u16, Option<String>) {
+    let reply = send(replica, Method::GET, "/readyz", &[], "").await.unwrap();
+    let code = (reply.status != 200).then(|| reply.error_code());
+    (reply.status, code)
 }

@@ -2,6 +2,7 @@
 //! only this backend has: concurrent migration, a version refusal and the pg_dump backup note.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
 
 use docent_lifecycle::store::suite::{CASES, two_handles_count_messages_exactly};
 use docent_lifecycle::store::{AuditEntry, BotSeed, PgStore, PgUrl, Store, Visibility};
@@ -60,4 +61,27 @@ fn replicas_starting_together_migrate_once_and_a_newer_schema_is_refused() {
         err,
         format!("store schema version 99 is newer than this docent knows ({}); upgrade docent", versions[0])
     );
+}
+
+#[test]
+fn a_visible_change_is_announced_to_a_waiting_store_at_once() {
+    let server = Postgres::start().unwrap();
+    let url = server.create_database("notices").unwrap();
+    let (watcher, writer) = (open(&url), open(&url));
+    assert!(!watcher.wait_for_change(Duration::from_millis(200)).unwrap(), "nothing changed yet");
+    let seed = BotSeed { visibility: Visibility::Public, password_hash: None, token_digests: Vec::new() };
+    let heard = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(Duration::from_millis(100));
+            writer.ensure_bot("acme", &seed, &AuditEntry::new(0, "tester", Some("acme"), "create", "")).unwrap();
+        });
+        let started = Instant::now();
+        let heard = watcher.wait_for_change(Duration::from_secs(10)).unwrap();
+        (heard, started.elapsed())
+    });
+    assert!(heard.0 && heard.1 < Duration::from_secs(2), "the change was not announced: {heard:?}");
+    assert_eq!(watcher.revision().unwrap(), writer.revision().unwrap());
+    // A reader that is not a visible change is never announced.
+    writer.usage("acme", "2026-11").unwrap();
+    assert!(!watcher.wait_for_change(Duration::from_millis(200)).unwrap());
 }

@@ -82,6 +82,7 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
     let documented = documented_paths();
     let served = [
         "/healthz",
+        "/readyz",
         "/widget/{version}/{file}",
         "/demo/{bot}",
         "/v1/bots/{bot}/config",
