@@ -19,7 +19,6 @@ use ::postgres::error::SqlState;
 use ::postgres::fallible_iterator::FallibleIterator;
 use ::postgres::types::FromSql;
 use ::postgres::{Config, NoTls, Row, Transaction};
-use r2d2_postgres::PostgresConnectionManager;
 
 mod events;
 
@@ -245,7 +244,7 @@ impl PgUrl {
         if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
             return Err(invalid("a PostgreSQL store URL starts with postgres://"));
         }
-        let mut config: Config = text.parse().map_err(|err: ::postgres::Error| invalid(&err.to_string()))?;
+        let mut config: Config = text.parse().map_err(|err: ::postgres::Error| invalid(&describe(&err)))?;
         let user = config.get_user().ok_or_else(|| invalid("it names no user (postgres://USER@HOST/DATABASE)"))?;
         if config.get_hosts().is_empty() {
             return Err(invalid("it names no host (postgres://USER@HOST/DATABASE)"));
@@ -298,7 +297,52 @@ fn shown_without_secrets(text: &str) -> String {
     }
 }
 
-type Manager = PostgresConnectionManager<NoTls>;
+/// Opens and checks the pool's connections; its errors keep their causes, which the client's
+/// own messages leave out ("db error", "error connecting to server").
+struct Manager {
+    config: Config,
+}
+
+/// A connection failure, with its causes.
+#[derive(Debug)]
+struct ConnectionError(String);
+
+impl fmt::Display for ConnectionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConnectionError {}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = ::postgres::Client;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> std::result::Result<Self::Connection, Self::Error> {
+        self.config.connect(NoTls).map_err(|err| ConnectionError(describe(&err)))
+    }
+
+    fn is_valid(&self, connection: &mut Self::Connection) -> std::result::Result<(), Self::Error> {
+        connection.simple_query("").map(drop).map_err(|err| ConnectionError(describe(&err)))
+    }
+
+    fn has_broken(&self, connection: &mut Self::Connection) -> bool {
+        connection.is_closed()
+    }
+}
+
+/// An error with its chain of causes.
+fn describe(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
 
 /// The store in a PostgreSQL database.
 pub struct PgStore {
@@ -330,7 +374,9 @@ impl PgStore {
             // One empty query per checkout: after a database restart the dead connections are
             // replaced here, instead of failing one request each.
             .test_on_check_out(true)
-            .build_unchecked(PostgresConnectionManager::new(url.config.clone(), NoTls));
+            // Failed attempts are retried in the background and reported by the call that waited.
+            .error_handler(Box::new(r2d2::NopErrorHandler))
+            .build_unchecked(Manager { config: url.config.clone() });
         let store = PgStore { pool: Some(pool), listener: Mutex::new(None), url: url.clone() };
         store.migrate()?;
         Ok(store)
@@ -364,7 +410,8 @@ impl PgStore {
             }
             for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
                 let version = index as i64 + 1;
-                tx.batch_execute(sql).map_err(|err| Error::Backend(format!("migration {version}: {err}")))?;
+                tx.batch_execute(sql)
+                    .map_err(|err| Error::Backend(format!("migration {version}: {}", describe(&err))))?;
                 tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&version]).map_err(db)?;
             }
             Ok(())
@@ -421,7 +468,7 @@ fn bump_and_audit(tx: &mut Transaction<'_>, audit: &AuditEntry) -> Result<()> {
 }
 
 fn db(err: ::postgres::Error) -> Error {
-    Error::Backend(err.to_string())
+    Error::Backend(describe(&err))
 }
 
 fn is_unique_violation(err: &::postgres::Error) -> bool {
@@ -600,7 +647,7 @@ impl Store for PgStore {
                     .url
                     .config
                     .connect(NoTls)
-                    .map_err(|err| Error::Backend(format!("cannot connect to {}: {err}", self.url)))?;
+                    .map_err(|err| Error::Backend(format!("cannot connect to {}: {}", self.url, describe(&err))))?;
                 client.batch_execute(&format!("LISTEN {REVISION_CHANNEL}")).map_err(db)?;
                 listener.insert(client)
             }
@@ -613,7 +660,7 @@ impl Store for PgStore {
         };
         heard.map_err(|err| {
             *listener = None;
-            Error::Backend(format!("listening for changes on {}: {err}", self.url))
+            Error::Backend(format!("listening for changes on {}: {}", self.url, describe(&err)))
         })
     }
 
@@ -1237,7 +1284,7 @@ mod tests {
             ),
             (
                 "postgres://ann:s3cret@db:notaport/x",
-                "invalid store URL: postgres://ann@db:notaport/x: invalid connection string",
+                "invalid store URL: postgres://ann@db:notaport/x: invalid connection string: invalid value for option `port`",
             ),
         ] {
             assert_eq!(PgUrl::parse(text).unwrap_err().to_string(), error, "{text}");

@@ -21,15 +21,13 @@ const ORIGIN: &str = "http://localhost:8081";
 const PROPAGATION: Duration = Duration::from_secs(2);
 const RACERS: usize = 50;
 
-/// Runs a lifecycle command of the CLI on the shared store and data directory.
+/// Runs a lifecycle command of the CLI on the shared store and data directory, named by environment.
 fn cli(docent: &Path, arguments: &[&str], bots: &Path, data: &Path, store: &str) {
     let status = Command::new(docent)
         .args(arguments)
-        .arg("--bots")
-        .arg(bots)
-        .arg("--data")
-        .arg(data)
-        .args(["--store", store])
+        .env("DOCENT_BOTS", bots)
+        .env("DOCENT_DATA", data)
+        .env("DOCENT_STORE", store)
         .env("DOCENT_LOG", "error")
         .stdout(Stdio::null())
         .status()
@@ -95,7 +93,7 @@ async fn two_replicas_on_postgresql_follow_one_deploy_share_one_exact_quota_and_
     let rolled_back = seen_everywhere(&replicas, &original, "the rollback").await;
     eprintln!("deploy seen by both replicas after {deployed:?}, rollback after {rolled_back:?}");
 
-    run(&["plan", "set", "brightwater", "--messages", "1"]);
+    run(&["plan", "brightwater", "set", "--messages", "1"]);
     let asks = (0..RACERS).map(|index| {
         let replica = replicas[index % replicas.len()];
         tokio::spawn(async move {
@@ -124,13 +122,19 @@ async fn two_replicas_on_postgresql_follow_one_deploy_share_one_exact_quota_and_
         let health = send(*replica, Method::GET, "/healthz", &[], "").await.unwrap();
         assert_eq!(health.status, 200, "the process is alive all the same");
     }
-    tokio::task::spawn_blocking(move || server.start_server().map(|()| server)).await.unwrap().unwrap();
+    let server = tokio::task::spawn_blocking(move || server.start_server().map(|()| server)).await.unwrap().unwrap();
     for replica in &replicas {
         let started = Instant::now();
         while readiness(*replica).await.0 != 200 {
-            assert!(started.elapsed() < Duration::from_secs(10), "{replica} did not reconnect to its store");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{replica} did not reconnect to its store: {:?}; PostgreSQL's log: {}",
+                readiness(*replica).await,
+                server.log()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        eprintln!("{replica} ready again {:?} after PostgreSQL restarted", started.elapsed());
     }
 }
 
@@ -138,5 +142,8 @@ async fn two_replicas_on_postgresql_follow_one_deploy_share_one_exact_quota_and_
 async fn readiness(replica: SocketAddr) -> (u16, Option<String>) {
     let reply = send(replica, Method::GET, "/readyz", &[], "").await.unwrap();
     let code = (reply.status != 200).then(|| reply.error_code());
+    if reply.status != 200 {
+        eprintln!("{replica} not ready: {}", String::from_utf8_lossy(&reply.body));
+    }
     (reply.status, code)
 }
