@@ -1,11 +1,13 @@
 //! The dashboard's charts as standalone SVG documents, drawn with plotters (no script, no web font).
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::{Bucket, Heatmap};
 
-const WIDTH: u32 = 760;
-const HEIGHT: u32 = 260;
+/// Every chart's size in pixels.
+pub const WIDTH: u32 = 760;
+pub const HEIGHT: u32 = 260;
 const FONT: &str = "sans-serif";
 const ANSWER: RGBColor = RGBColor(46, 125, 50);
 const SUGGESTIONS: RGBColor = RGBColor(249, 168, 37);
@@ -18,51 +20,67 @@ pub type ChartResult = Result<String, String>;
 
 /// Replies per bucket, stacked by tier: answers, suggestions, "I don't know".
 pub fn replies(series: &[Bucket], bucket_seconds: i64) -> ChartResult {
+    draw(|root| paint_replies(root, series, bucket_seconds))
+}
+
+/// [`replies`] on any plotters backend (the PDF report draws it too).
+pub(crate) fn paint_replies<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    series: &[Bucket],
+    bucket_seconds: i64,
+) -> Result<(), String> {
     let top = series.iter().map(|bucket| bucket.sums.replies()).max().unwrap_or(0).max(1);
-    draw(|root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .caption("Replies by tier", (FONT, 16))
-            .x_label_area_size(28)
-            .y_label_area_size(44)
-            .build_cartesian_2d(0..series.len().max(1), 0..top + top / 10 + 1)
-            .map_err(text)?;
+    let mut chart = ChartBuilder::on(root)
+        .margin(12)
+        .caption("Replies by tier", (FONT, 16))
+        .x_label_area_size(28)
+        .y_label_area_size(44)
+        .build_cartesian_2d(0..series.len().max(1), 0..top + top / 10 + 1)
+        .map_err(text)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(8)
+        .x_label_formatter(&|index| series.get(*index).map_or_else(String::new, |b| label(b.start, bucket_seconds)))
+        .label_style((FONT, 12))
+        .draw()
+        .map_err(text)?;
+    for (tier, color) in [("Answer", ANSWER), ("Suggestions", SUGGESTIONS), ("I don't know", UNKNOWN)] {
+        let bars = series.iter().enumerate().map(|(index, bucket)| {
+            let sums = &bucket.sums;
+            let (below, height) = match tier {
+                "Answer" => (0, sums.answers),
+                "Suggestions" => (sums.answers, sums.suggestions),
+                _ => (sums.answers + sums.suggestions, sums.unknowns),
+            };
+            Rectangle::new([(index, below), (index + 1, below + height)], color.filled())
+        });
         chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(8)
-            .x_label_formatter(&|index| series.get(*index).map_or_else(String::new, |b| label(b.start, bucket_seconds)))
-            .label_style((FONT, 12))
-            .draw()
-            .map_err(text)?;
-        for (tier, color) in [("Answer", ANSWER), ("Suggestions", SUGGESTIONS), ("I don't know", UNKNOWN)] {
-            let bars = series.iter().enumerate().map(|(index, bucket)| {
-                let sums = &bucket.sums;
-                let (below, height) = match tier {
-                    "Answer" => (0, sums.answers),
-                    "Suggestions" => (sums.answers, sums.suggestions),
-                    _ => (sums.answers + sums.suggestions, sums.unknowns),
-                };
-                Rectangle::new([(index, below), (index + 1, below + height)], color.filled())
-            });
-            chart
-                .draw_series(bars)
-                .map_err(text)?
-                .label(tier)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.8))
-            .draw()
-            .map_err(text)
-    })
+            .draw_series(bars)
+            .map_err(text)?
+            .label(tier)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font((FONT, 12))
+        .background_style(WHITE.mix(0.8))
+        .draw()
+        .map_err(text)
 }
 
 /// Mean reply latency per bucket, in milliseconds, with the 2 s target as a line.
 pub fn latency(series: &[Bucket], bucket_seconds: i64) -> ChartResult {
+    draw(|root| paint_latency(root, series, bucket_seconds))
+}
+
+/// [`latency`] on any plotters backend.
+pub(crate) fn paint_latency<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    series: &[Bucket],
+    bucket_seconds: i64,
+) -> Result<(), String> {
     let points: Vec<(usize, u64)> = series
         .iter()
         .enumerate()
@@ -70,40 +88,38 @@ pub fn latency(series: &[Bucket], bucket_seconds: i64) -> ChartResult {
         .map(|(index, bucket)| (index, bucket.sums.latency_ms_sum / bucket.sums.replies()))
         .collect();
     let top = points.iter().map(|(_, ms)| *ms).max().unwrap_or(0).max(2_200);
-    draw(|root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .caption("Mean response time (ms)", (FONT, 16))
-            .x_label_area_size(28)
-            .y_label_area_size(52)
-            .build_cartesian_2d(0..series.len().max(1), 0..top + top / 10)
-            .map_err(text)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(8)
-            .x_label_formatter(&|index| series.get(*index).map_or_else(String::new, |b| label(b.start, bucket_seconds)))
-            .label_style((FONT, 12))
-            .draw()
-            .map_err(text)?;
-        chart
-            .draw_series(LineSeries::new([(0, 2_000), (series.len().max(1), 2_000)], UNKNOWN.stroke_width(1)))
-            .map_err(text)?
-            .label("target: 2 s")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], UNKNOWN));
-        chart
-            .draw_series(LineSeries::new(points, LATENCY.stroke_width(2)))
-            .map_err(text)?
-            .label("mean")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], LATENCY));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.8))
-            .draw()
-            .map_err(text)
-    })
+    let mut chart = ChartBuilder::on(root)
+        .margin(12)
+        .caption("Mean response time (ms)", (FONT, 16))
+        .x_label_area_size(28)
+        .y_label_area_size(52)
+        .build_cartesian_2d(0..series.len().max(1), 0..top + top / 10)
+        .map_err(text)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(8)
+        .x_label_formatter(&|index| series.get(*index).map_or_else(String::new, |b| label(b.start, bucket_seconds)))
+        .label_style((FONT, 12))
+        .draw()
+        .map_err(text)?;
+    chart
+        .draw_series(LineSeries::new([(0, 2_000), (series.len().max(1), 2_000)], UNKNOWN.stroke_width(1)))
+        .map_err(text)?
+        .label("target: 2 s")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], UNKNOWN));
+    chart
+        .draw_series(LineSeries::new(points, LATENCY.stroke_width(2)))
+        .map_err(text)?
+        .label("mean")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], LATENCY));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT, 12))
+        .background_style(WHITE.mix(0.8))
+        .draw()
+        .map_err(text)
 }
 
 /// Visitor messages per weekday and UTC hour: darker is busier.
@@ -177,7 +193,7 @@ pub fn civil_date(at: i64) -> (i64, u32, u32) {
     (year_of_era + era * 400 + i64::from(month <= 2), month, day)
 }
 
-type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
 fn draw(paint: impl FnOnce(&Area<'_>) -> Result<(), String>) -> ChartResult {
     let mut svg = String::new();

@@ -3,14 +3,17 @@
 //!
 //! The metrics are defined in `docs/analytics.md`; each field of [`Kpis`] says its formula.
 //! [`Dashboard::load`] reads one bot's figures for a [`Range`]; [`chart`] draws them as SVG,
-//! [`privacy`] filters what is stored, and [`demo`] seeds a month of sample conversations.
+//! [`privacy`] filters what is stored, [`demo`] seeds a month of sample conversations, and
+//! [`report`] gathers a day, week or month into HTML, Excel and PDF files.
 
+pub mod alerts;
 pub mod chart;
 pub mod demo;
 pub mod privacy;
+pub mod report;
 
 use docent_store::events::{day_of, hour_of};
-use docent_store::{ConversationStats, HourlyRollup, QuestionCount, Store, Timestamp};
+use docent_store::{ConversationStats, HourlyRollup, QuestionCount, Store, Timestamp, UptimeCounts};
 use serde::Serialize;
 
 pub use docent_store::Result;
@@ -68,6 +71,11 @@ pub struct Kpis {
     pub answers: u64,
     pub suggestions: u64,
     pub unknowns: u64,
+    /// Up samples / samples of every gateway `docent watch` probed in the range's hours;
+    /// `None` when no watcher reported. Not computed by [`Kpis::compute`]: it comes from the probes.
+    pub uptime: Option<f64>,
+    /// Probe samples behind [`Kpis::uptime`].
+    pub probe_samples: u64,
 }
 
 impl Kpis {
@@ -94,7 +102,16 @@ impl Kpis {
             answers: sums.answers,
             suggestions: sums.suggestions,
             unknowns: sums.unknowns,
+            uptime: None,
+            probe_samples: 0,
         }
+    }
+
+    /// Sets [`Kpis::uptime`] from probe counts.
+    pub fn with_uptime(mut self, counts: UptimeCounts) -> Kpis {
+        self.uptime = ratio(counts.up, counts.samples);
+        self.probe_samples = counts.samples;
+        self
     }
 }
 
@@ -148,7 +165,16 @@ pub fn targets(kpis: &Kpis) -> Vec<Target> {
     };
     vec![
         target("Response time", Goal::Below, 2.0, kpis.response_ms.map(|ms| ms / 1000.0)),
-        Target { name: "Uptime", goal: Goal::Above, threshold: 0.995, value: None, standing: Standing::NoWatcher },
+        match kpis.uptime {
+            Some(uptime) => target("Uptime", Goal::Above, 0.995, Some(uptime)),
+            None => Target {
+                name: "Uptime",
+                goal: Goal::Above,
+                threshold: 0.995,
+                value: None,
+                standing: Standing::NoWatcher,
+            },
+        },
         target("Success rate", Goal::Above, 0.85, kpis.success_rate),
         target("Satisfaction", Goal::Above, 4.0, kpis.satisfaction),
         target("Error rate", Goal::Below, 0.05, kpis.error_rate),
@@ -188,12 +214,14 @@ impl Dashboard {
     pub fn load(store: &dyn Store, bot: &str, range: Range) -> Result<Dashboard> {
         let rollups = store.hourly_rollups(bot, hour_of(range.from), range.to)?;
         let conversations = store.conversation_stats(bot, range.from, range.to)?;
+        let uptime = store.uptime(hour_of(range.from), range.to)?;
         let (first_day, last_day) = (day_of(range.from), day_of(range.to - 1) + 86_400);
         Ok(Dashboard::from_parts(
             bot,
             range,
             &rollups,
             &conversations,
+            uptime,
             store.top_questions(bot, first_day, last_day, false, QUESTION_ROWS)?,
             store.top_questions(bot, first_day, last_day, true, QUESTION_ROWS)?,
         ))
@@ -204,6 +232,7 @@ impl Dashboard {
         range: Range,
         rollups: &[HourlyRollup],
         conversations: &ConversationStats,
+        uptime: UptimeCounts,
         top_questions: Vec<QuestionCount>,
         unresolved: Vec<QuestionCount>,
     ) -> Dashboard {
@@ -214,7 +243,7 @@ impl Dashboard {
             heatmap[weekday(hour.hour)][hour.hour.rem_euclid(86_400) as usize / 3600] += hour.messages;
         }
         let bucket_seconds = if range.seconds() > 2 * 86_400 { 86_400 } else { 3600 };
-        let kpis = Kpis::compute(&sums, conversations);
+        let kpis = Kpis::compute(&sums, conversations).with_uptime(uptime);
         Dashboard {
             bot: bot.to_owned(),
             range,

@@ -1,6 +1,6 @@
 //! The metrics over a real SQLite store: events in, figures out.
 
-use docent_store::{Event, EventKind, EventStore, SqliteStore, Tier};
+use docent_store::{AlertStore, Event, EventKind, EventStore, SqliteStore, Tier};
 
 use super::*;
 
@@ -143,22 +143,41 @@ fn targets_compare_figures_with_the_seed_thresholds() {
         success_rate: Some(0.86),
         satisfaction: Some(4.1),
         error_rate: Some(0.049),
+        uptime: Some(0.996),
         ..Kpis::default()
     };
-    assert!(standing(&good).iter().all(|(name, s)| *s == Standing::Met || *name == "Uptime"), "{:?}", standing(&good));
+    assert!(standing(&good).iter().all(|(_, s)| *s == Standing::Met), "{:?}", standing(&good));
     // On the threshold is not beyond it: every target is strict.
     let edge = Kpis {
         response_ms: Some(2_000.0),
         success_rate: Some(0.85),
         satisfaction: Some(4.0),
         error_rate: Some(0.05),
+        uptime: Some(0.995),
         ..Kpis::default()
     };
-    assert!(
-        standing(&edge).iter().all(|(name, s)| *s == Standing::Missed || *name == "Uptime"),
-        "{:?}",
-        standing(&edge)
-    );
+    assert!(standing(&edge).iter().all(|(_, s)| *s == Standing::Missed), "{:?}", standing(&edge));
+}
+
+#[test]
+fn uptime_comes_from_the_watchers_samples() {
+    let (_dir, store) = store();
+    let range = Range { from: MONDAY, to: MONDAY + 86_400 };
+    let uptime = |store: &SqliteStore| {
+        let board = Dashboard::load(store, "acme", range).unwrap();
+        (board.kpis.uptime, board.targets[1].standing)
+    };
+    assert_eq!(uptime(&store), (None, Standing::NoWatcher));
+    for second in 0..200 {
+        let sample =
+            docent_store::ProbeSample { target: "http://gw".into(), at: MONDAY + second * 10, up: second != 7 };
+        store.record_probe(&sample).unwrap();
+    }
+    assert_eq!(uptime(&store), (Some(0.995), Standing::Missed), "199 of 200 is not above 99.5 %");
+    store
+        .record_probe(&docent_store::ProbeSample { target: "http://gw".into(), at: MONDAY + 2_000, up: true })
+        .unwrap();
+    assert_eq!(uptime(&store).1, Standing::Met);
 }
 
 #[test]

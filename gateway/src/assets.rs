@@ -33,9 +33,12 @@ impl Asset {
 pub struct WidgetAssets {
     pub bundle_js: Asset,
     pub wasm: Asset,
+    /// What bundle.js adds to pages whose CSP forbids WebAssembly: the chat in frames.
+    pub frames_js: Asset,
 }
 
 const BUNDLE: &str = "bundle.js";
+const FRAMES: &str = "frames.js";
 const WASM: &str = "docent_widget_bg.wasm";
 const JS_TYPE: &str = "text/javascript; charset=utf-8";
 const WASM_TYPE: &str = "application/wasm";
@@ -55,7 +58,11 @@ impl WidgetAssets {
             let brotli = std::fs::read(dir.join(format!("{name}.br"))).ok().map(Bytes::from);
             Ok(Asset::new(content_type, read(name)?, read(&format!("{name}.gz"))?, brotli))
         };
-        Ok(WidgetAssets { bundle_js: asset(BUNDLE, JS_TYPE)?, wasm: asset(WASM, WASM_TYPE)? })
+        Ok(WidgetAssets {
+            bundle_js: asset(BUNDLE, JS_TYPE)?,
+            wasm: asset(WASM, WASM_TYPE)?,
+            frames_js: asset(FRAMES, JS_TYPE)?,
+        })
     }
 
     /// The build compiled into this binary, if it was built with `embed-widget`.
@@ -80,6 +87,12 @@ impl WidgetAssets {
                     dist_file!("docent_widget_bg.wasm.gz"),
                     Some(dist_file!("docent_widget_bg.wasm.br")),
                 ),
+                frames_js: Asset::new(
+                    JS_TYPE,
+                    dist_file!("frames.js"),
+                    dist_file!("frames.js.gz"),
+                    Some(dist_file!("frames.js.br")),
+                ),
             })
         }
         #[cfg(not(feature = "embed-widget"))]
@@ -93,6 +106,7 @@ impl WidgetAssets {
         match file {
             BUNDLE => Some(&self.bundle_js),
             WASM => Some(&self.wasm),
+            FRAMES => Some(&self.frames_js),
             _ => None,
         }
     }

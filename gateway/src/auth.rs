@@ -3,7 +3,7 @@
 //! Tokens are random 256-bit values. The gateway and the store keep only their SHA-256
 //! digests, so neither a memory dump, a store copy nor a log line gives a usable token.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use argon2::{Argon2, PasswordVerifier};
@@ -12,7 +12,7 @@ use docent_protocol::ErrorCode;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use password_hash::PasswordHash;
 use sha2::{Digest, Sha256};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use crate::error::ApiError;
 use docent_store::{AccessToken, Timestamp};
@@ -97,24 +97,54 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Runs argon2 checks on threads of their own, at most `permits` at once, never queued:
-/// a flood of sign-ins costs at most `permits` × the hash's memory, and chat answers, which
-/// run on tokio's blocking pool, never wait behind it.
+/// Runs argon2 checks on a fixed set of threads of their own, at most one check per thread at
+/// once, never queued: a flood of sign-ins costs at most `workers` × the hash's memory (the
+/// threads live as long as the gateway, so the allocator keeps no more than one hash's memory
+/// per thread), and chat answers, which run on tokio's blocking pool, never wait behind it.
 pub struct PasswordChecks {
     permits: Arc<Semaphore>,
+    jobs: Mutex<std::sync::mpsc::Sender<Check>>,
+}
+
+/// One check for a worker: the answer goes back with the permit freed first.
+struct Check {
+    hash: String,
+    password: String,
+    permit: OwnedSemaphorePermit,
+    answer: oneshot::Sender<bool>,
 }
 
 impl PasswordChecks {
-    pub fn new(permits: usize) -> PasswordChecks {
-        PasswordChecks { permits: Arc::new(Semaphore::new(permits.max(1))) }
+    /// `workers` threads (at least one); they end when this is dropped.
+    pub fn new(workers: usize) -> PasswordChecks {
+        let workers = workers.max(1);
+        let (jobs, queue) = std::sync::mpsc::channel::<Check>();
+        let queue = Arc::new(Mutex::new(queue));
+        for _ in 0..workers {
+            let queue = Arc::clone(&queue);
+            let spawned = std::thread::Builder::new().name("argon2".into()).spawn(move || {
+                loop {
+                    let next = queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).recv();
+                    let Ok(Check { hash, password, permit, answer }) = next else { return };
+                    let matches = verify_password(&hash, &password);
+                    // Freed before the answer goes out, so the next check after it finds a permit.
+                    drop(permit);
+                    let _ = answer.send(matches);
+                }
+            });
+            if let Err(err) = spawned {
+                tracing::error!(%err, "cannot start an argon2 thread");
+            }
+        }
+        PasswordChecks { permits: Arc::new(Semaphore::new(workers)), jobs: Mutex::new(jobs) }
     }
 
-    /// Two checks per core, as the cores allow.
+    /// Half the cores, at least one: a sign-in flood can take no more, and chat keeps the rest.
     pub fn for_this_machine() -> PasswordChecks {
-        PasswordChecks::new(2 * std::thread::available_parallelism().map_or(1, usize::from))
+        PasswordChecks::new(std::thread::available_parallelism().map_or(1, usize::from) / 2)
     }
 
-    /// Checks `password` against `hash`, or refuses at once with 429 when every permit is taken.
+    /// Checks `password` against `hash`, or refuses at once with 429 when every worker is busy.
     /// A hash outside the accepted argon2id cost is never run.
     pub async fn verify(&self, hash: String, password: String) -> Result<bool, ApiError> {
         if let Err(why) = check_password_hash(&hash) {
@@ -124,16 +154,12 @@ impl PasswordChecks {
         let permit = Arc::clone(&self.permits).try_acquire_owned().map_err(|_| {
             ApiError::too_many(ErrorCode::TooManyAttempts, "too many sign-ins at once; try again", BUSY_RETRY)
         })?;
-        let (sender, receiver) = oneshot::channel();
-        std::thread::Builder::new()
-            .name("argon2".into())
-            .spawn(move || {
-                let matches = verify_password(&hash, &password);
-                // Freed before the answer goes out, so the next check after it finds a permit.
-                drop(permit);
-                let _ = sender.send(matches);
-            })
-            .map_err(|err| ApiError::internal(&err))?;
+        let (answer, receiver) = oneshot::channel();
+        self.jobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .send(Check { hash, password, permit, answer })
+            .map_err(|_| ApiError::internal(&"no argon2 thread is running"))?;
         receiver.await.map_err(|err| ApiError::internal(&err))
     }
 }

@@ -1,6 +1,7 @@
-//! Fetching a page for an operator (`docent doctor`, the console's "Check my site"): bounded in
-//! size, time and redirects, and refusing private addresses unless allowed, so a URL typed by a
-//! user never turns the gateway into a way into its own network.
+//! Fetching a page for an operator (`docent doctor`, the console's "Check my site") and posting
+//! a notice to a webhook ([`post`]): bounded in size, time and redirects, and refusing private
+//! addresses unless allowed, so a URL typed by a user never turns the gateway into a way into
+//! its own network.
 //!
 //! Each host is resolved here and the connection goes to the address that was checked, so a
 //! name cannot resolve to a public address for the check and a private one for the connection.
@@ -11,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
@@ -52,6 +53,8 @@ pub struct Fetched {
     pub body: Bytes,
     /// The body was longer than [`FetchLimits::max_body_bytes`] and was cut there.
     pub truncated: bool,
+    /// Over HTTPS: when the server's certificate stops being valid (Unix seconds).
+    pub certificate_expires_at: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,10 +100,7 @@ pub async fn fetch_no_redirect(
     limits: FetchLimits,
 ) -> Result<Fetched, FetchError> {
     let uri = parse_url(url)?;
-    let once = async {
-        let (status, response_headers, body, truncated) = fetch_once(&uri, headers, limits).await?;
-        Ok(Fetched { url: uri.clone(), redirects: Vec::new(), status, headers: response_headers, body, truncated })
-    };
+    let once = async { fetch_once(&uri, headers, None, limits).await };
     tokio::time::timeout(limits.timeout, once).await.unwrap_or(Err(FetchError::Timeout(limits.timeout)))
 }
 
@@ -111,12 +111,13 @@ async fn follow(
 ) -> Result<Fetched, FetchError> {
     let mut redirects = Vec::new();
     loop {
-        let (status, response_headers, body, truncated) = fetch_once(&uri, headers, limits).await?;
-        if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+        let fetched = fetch_once(&uri, headers, None, limits).await?;
+        if fetched.status.is_redirection() && fetched.status != StatusCode::NOT_MODIFIED {
             if redirects.len() >= limits.max_redirects {
                 return Err(FetchError::TooManyRedirects(limits.max_redirects));
             }
-            let next = response_headers
+            let next = fetched
+                .headers
                 .get(header::LOCATION)
                 .and_then(|location| location.to_str().ok())
                 .and_then(|location| resolve_reference(&uri, location))
@@ -124,8 +125,28 @@ async fn follow(
             redirects.push(std::mem::replace(&mut uri, next));
             continue;
         }
-        return Ok(Fetched { url: uri, redirects, status, headers: response_headers, body, truncated });
+        return Ok(Fetched { redirects, ..fetched });
     }
+}
+
+/// A body to POST.
+#[derive(Debug, Clone)]
+pub struct Payload {
+    pub content_type: HeaderValue,
+    pub bytes: Bytes,
+}
+
+/// POSTs `payload` to `url` once, within `limits`: a redirect comes back as it is, never followed
+/// (a webhook that moved is a configuration to fix, and a body must not be replayed elsewhere).
+pub async fn post(
+    url: &str,
+    headers: &[(HeaderName, HeaderValue)],
+    payload: Payload,
+    limits: FetchLimits,
+) -> Result<Fetched, FetchError> {
+    let uri = parse_url(url)?;
+    let once = async { fetch_once(&uri, headers, Some(payload), limits).await };
+    tokio::time::timeout(limits.timeout, once).await.unwrap_or(Err(FetchError::Timeout(limits.timeout)))
 }
 
 /// An absolute `http://` or `https://` address.
@@ -221,8 +242,9 @@ pub fn is_public(address: IpAddr) -> bool {
 async fn fetch_once(
     uri: &Uri,
     headers: &[(HeaderName, HeaderValue)],
+    payload: Option<Payload>,
     limits: FetchLimits,
-) -> Result<(StatusCode, HeaderMap, Bytes, bool), FetchError> {
+) -> Result<Fetched, FetchError> {
     let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
     let https = uri.scheme_str() == Some("https");
     let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
@@ -241,7 +263,8 @@ async fn fetch_once(
     };
     let stream =
         TcpStream::connect(address).await.map_err(|err| FetchError::Connect { address, reason: err.to_string() })?;
-    let request = build_request(uri, headers).map_err(|reason| FetchError::Http { host: host.clone(), reason })?;
+    let request =
+        build_request(uri, headers, payload).map_err(|reason| FetchError::Http { host: host.clone(), reason })?;
     if https {
         let name = rustls::pki_types::ServerName::try_from(host.clone())
             .map_err(|err| FetchError::Tls { host: host.clone(), reason: err.to_string() })?;
@@ -249,22 +272,93 @@ async fn fetch_once(
             .connect(name, stream)
             .await
             .map_err(|err| FetchError::Tls { host: host.clone(), reason: err.to_string() })?;
-        exchange(TokioIo::new(tls), request, &host, limits.max_body_bytes).await
+        let expires_at = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .and_then(|cert| not_after(cert.as_ref()));
+        let (status, headers, body, truncated) =
+            exchange(TokioIo::new(tls), request, &host, limits.max_body_bytes).await?;
+        Ok(Fetched {
+            url: uri.clone(),
+            redirects: Vec::new(),
+            status,
+            headers,
+            body,
+            truncated,
+            certificate_expires_at: expires_at,
+        })
     } else {
-        exchange(TokioIo::new(stream), request, &host, limits.max_body_bytes).await
+        let (status, headers, body, truncated) =
+            exchange(TokioIo::new(stream), request, &host, limits.max_body_bytes).await?;
+        Ok(Fetched {
+            url: uri.clone(),
+            redirects: Vec::new(),
+            status,
+            headers,
+            body,
+            truncated,
+            certificate_expires_at: None,
+        })
     }
 }
 
-fn build_request(uri: &Uri, headers: &[(HeaderName, HeaderValue)]) -> Result<Request<Empty<Bytes>>, String> {
+/// The end of a DER certificate's validity (`tbsCertificate.validity.notAfter`), in Unix
+/// seconds; `None` when it cannot be read. rustls has already verified the certificate.
+pub fn not_after(certificate: &[u8]) -> Option<i64> {
+    use der::asn1::{AnyRef, GeneralizedTime, UtcTime};
+    use der::{Decode, Reader, SliceReader, Tag, TagNumber};
+
+    fn time<'a, R: Reader<'a>>(reader: &mut R) -> der::Result<std::time::Duration> {
+        match reader.peek_tag()? {
+            Tag::UtcTime => Ok(UtcTime::decode(reader)?.to_unix_duration()),
+            _ => Ok(GeneralizedTime::decode(reader)?.to_unix_duration()),
+        }
+    }
+    let mut reader = SliceReader::new(certificate).ok()?;
+    let expires = reader
+        .sequence(|certificate| {
+            let expires = certificate.sequence(|tbs| {
+                let version = Tag::ContextSpecific { constructed: true, number: TagNumber::N0 };
+                if tbs.peek_tag()? == version {
+                    AnyRef::decode(tbs)?;
+                }
+                AnyRef::decode(tbs)?; // serialNumber
+                AnyRef::decode(tbs)?; // signature
+                AnyRef::decode(tbs)?; // issuer
+                let expires = tbs.sequence(|validity| {
+                    time(validity)?;
+                    time(validity)
+                })?;
+                tbs.read_slice(tbs.remaining_len())?;
+                Ok(expires)
+            })?;
+            certificate.read_slice(certificate.remaining_len())?;
+            Ok(expires)
+        })
+        .ok()?;
+    i64::try_from(expires.as_secs()).ok()
+}
+
+fn build_request(
+    uri: &Uri,
+    headers: &[(HeaderName, HeaderValue)],
+    payload: Option<Payload>,
+) -> Result<Request<Full<Bytes>>, String> {
     let path = uri.path_and_query().map_or("/", |path| path.as_str());
-    let mut request = Request::builder()
-        .method(Method::GET)
+    let mut builder = Request::builder()
+        .method(if payload.is_some() { Method::POST } else { Method::GET })
         .uri(path)
         .header(header::HOST, uri.authority().map_or("", |authority| authority.as_str()))
-        .header(header::USER_AGENT, concat!("docent-doctor/", env!("CARGO_PKG_VERSION")))
+        .header(header::USER_AGENT, concat!("docent/", env!("CARGO_PKG_VERSION")))
         .header(header::ACCEPT, "*/*")
-        .header(header::ACCEPT_ENCODING, "identity")
-        .body(Empty::new())
+        .header(header::ACCEPT_ENCODING, "identity");
+    if let Some(payload) = &payload {
+        builder = builder.header(header::CONTENT_TYPE, payload.content_type.clone());
+    }
+    let mut request = builder
+        .body(Full::new(payload.map(|payload| payload.bytes).unwrap_or_default()))
         .map_err(|err| err.to_string())?;
     for (name, value) in headers {
         request.headers_mut().insert(name.clone(), value.clone());
@@ -275,7 +369,7 @@ fn build_request(uri: &Uri, headers: &[(HeaderName, HeaderValue)]) -> Result<Req
 /// Sends `request` on an HTTP/1.1 connection and reads at most `max_body` bytes of the answer.
 async fn exchange<I>(
     io: I,
-    request: Request<Empty<Bytes>>,
+    request: Request<Full<Bytes>>,
     host: &str,
     max_body: usize,
 ) -> Result<(StatusCode, HeaderMap, Bytes, bool), FetchError>

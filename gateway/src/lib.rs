@@ -5,18 +5,26 @@
 //! HTTP in one place, [`http::error_response`]) and runs them on hyper in
 //! [`server`], started by [`serve`].
 
+pub mod alerts;
 pub mod assets;
 pub mod auth;
 pub mod demo_page;
+pub mod deploy_notices;
 pub mod doctor;
 pub mod error;
 pub mod fetch;
+pub mod hotfix;
 mod html;
 pub mod http;
 pub mod import;
 pub mod live;
+pub mod metrics;
+pub mod monitor;
+pub mod notify;
 pub mod options;
 pub mod recorder;
 pub mod serve;
 pub mod server;
 pub mod tls;
+pub mod watch;
+pub mod widget_text;

@@ -1,7 +1,8 @@
 //! The `docent` command: serve the bots, and check, train, deploy and manage them from the shell.
 //!
 //! Exit codes: 0 success (and `check`: ready to deploy), 1 error, 2 bad arguments,
-//! 10 `check`: needs update (outdated), 20 `check`: cannot deploy; 10 `kb lint` and `doctor`: findings.
+//! 10 `check`: needs update (outdated), 20 `check`: cannot deploy; 10 `kb lint` and `doctor`: findings;
+//! 10 `monitor`: a question failed; 10 `deploy --hotfix`: a rule breached during the watch.
 
 mod cli;
 
@@ -47,6 +48,16 @@ enum Command {
         at: Option<String>,
         #[arg(long)]
         json: bool,
+        /// Run only the tests marked `critical = true`, deploy, then watch the live bot's error
+        /// and success rates (exit 10 on a breach).
+        #[arg(long, conflicts_with = "at")]
+        hotfix: bool,
+        /// How long a hotfix is watched: 30s, 15m (up to 60m).
+        #[arg(long, default_value = "15m", value_parser = docent_gateway::watch::parse_interval, requires = "hotfix")]
+        watch: std::time::Duration,
+        /// How often the rates are judged during the watch.
+        #[arg(long, default_value = "5s", value_parser = docent_gateway::watch::parse_interval, requires = "hotfix")]
+        watch_every: std::time::Duration,
         #[command(flatten)]
         env: Env,
     },
@@ -169,6 +180,16 @@ enum Command {
     },
     /// Print a bot's operational records (deploys, errors, refusals) as CSV or JSON, newest first.
     Logs(cli::logs::LogsArgs),
+    /// Probe gateways' /healthz from outside, record uptime, and send downtime (and other) alerts.
+    Watch(docent_gateway::watch::WatchArgs),
+    /// Ask a bot's [[test]] questions of the live bot now, through --public-url with an allowed
+    /// Origin, as the scheduled continuous tests do. Exit codes: 0 passed, 10 a question failed.
+    Monitor(cli::monitor::MonitorArgs),
+    /// A bot's alert settings (thresholds and notification channels) and its incidents.
+    Alerts(cli::alerts::AlertsArgs),
+    /// Write a bot's daily, weekly or monthly report (KPIs against targets, the period before,
+    /// questions, peak usage) as an HTML summary, an Excel workbook or a PDF executive summary.
+    Report(cli::report::ReportArgs),
     /// Seed a month of sample conversations for the console's analytics (used by `cargo xtask demo`).
     #[command(hide = true)]
     DemoData(cli::demo_data::DemoDataArgs),
@@ -199,7 +220,10 @@ fn run(command: Command) -> anyhow::Result<u8> {
         Command::Serve(args) => serve::run(args).map(|()| 0),
         Command::Check { bot, json, env } => cli::manage::check(&env, bot.as_deref(), json),
         Command::Train { bot, env } => cli::manage::train(&env, &bot).map(|()| 0),
-        Command::Deploy { bot, at, json, env } => cli::manage::deploy(&env, &bot, at.as_deref(), json).map(|()| 0),
+        Command::Deploy { bot, at, json, hotfix, watch, watch_every, env } => {
+            let hotfix = hotfix.then_some(cli::manage::Hotfix { window: watch, every: watch_every });
+            cli::manage::deploy(&env, &bot, at.as_deref(), json, hotfix)
+        }
         Command::Status { bot, json, env } => cli::manage::status(&env, bot.as_deref(), json).map(|()| 0),
         Command::History { bot, limit, json, env } => cli::manage::history(&env, &bot, limit, json).map(|()| 0),
         Command::Rollback { bot, to, env } => cli::manage::rollback(&env, &bot, to).map(|()| 0),
@@ -218,6 +242,10 @@ fn run(command: Command) -> anyhow::Result<u8> {
         Command::Doctor(args) => cli::doctor::run(args),
         Command::Kb { command } => cli::kb::run(command),
         Command::Logs(args) => cli::logs::run(args).map(|()| 0),
+        Command::Watch(args) => docent_gateway::watch::run(args).map(|()| 0),
+        Command::Monitor(args) => cli::monitor::run(args),
+        Command::Alerts(args) => cli::alerts::run(args).map(|()| 0),
+        Command::Report(args) => cli::report::run(args).map(|()| 0),
         Command::DemoData(args) => cli::demo_data::run(args).map(|()| 0),
         Command::HashPassword => {
             eprintln!("reading the password from standard input (one line)");

@@ -3,6 +3,8 @@
 //!
 //! Durability: the writer flushes whenever [`FLUSH_INTERVAL`] (1 s) has passed or
 //! [`MAX_BATCH`] records are waiting, so a crash loses at most the last second of events.
+//! Each flush also writes the usage tallied for bots without a monthly limit
+//! ([`Lifecycle::flush_usage`]), which a crash can likewise lose a second of.
 //! When the queue ([`QUEUE_CAPACITY`]) is full, a record is dropped and counted
 //! ([`Recorder::dropped`]): recording never slows or blocks a request.
 //!
@@ -69,6 +71,8 @@ pub struct Recorder {
     queue: Option<SyncSender<Record>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     dropped: AtomicU64,
+    /// Records sent and not yet taken by the writer.
+    queued: Arc<AtomicU64>,
     visitors: VisitorHasher,
     retention_seconds: Arc<AtomicI64>,
     /// Per bot and status: when a failed request was last logged, and how many like it since.
@@ -81,9 +85,11 @@ impl Recorder {
         let (queue, records) = sync_channel(QUEUE_CAPACITY);
         let retention_seconds = Arc::new(AtomicI64::new(i64::from(DEFAULT_TEXT_RETENTION_DAYS) * 86_400));
         let retention = Arc::clone(&retention_seconds);
+        let queued = Arc::new(AtomicU64::new(0));
+        let taken = Arc::clone(&queued);
         let writer = std::thread::Builder::new()
             .name("docent-recorder".into())
-            .spawn(move || write_batches(&lifecycle, &records, &retention));
+            .spawn(move || write_batches(&lifecycle, &records, &retention, &taken));
         let writer = match writer {
             Ok(writer) => Some(writer),
             Err(err) => {
@@ -95,6 +101,7 @@ impl Recorder {
             queue: writer.is_some().then_some(queue),
             writer: Mutex::new(writer),
             dropped: AtomicU64::new(0),
+            queued,
             visitors: VisitorHasher::default(),
             retention_seconds,
             recent_failures: Mutex::default(),
@@ -107,6 +114,7 @@ impl Recorder {
             queue: None,
             writer: Mutex::new(None),
             dropped: AtomicU64::new(0),
+            queued: Arc::new(AtomicU64::new(0)),
             visitors: VisitorHasher::default(),
             retention_seconds: Arc::new(AtomicI64::new(0)),
             recent_failures: Mutex::default(),
@@ -160,7 +168,7 @@ impl Recorder {
         }
         self.record(event(EventKind::Message));
         self.record(Event {
-            tier: Some(tier(reply.kind)),
+            tier: Some(tier_of(reply.kind)),
             latency_ms: Some(question.started.elapsed().as_millis() as u64),
             source: reply.sources.first().map(|source| source.source.clone()),
             text: Some(question.redacted),
@@ -218,6 +226,11 @@ impl Recorder {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// Records waiting in the queue now.
+    pub fn queue_depth(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed)
+    }
+
     /// Writes what is queued and stops the writer; later records are dropped.
     pub fn shutdown(&self) {
         if let Some(queue) = &self.queue {
@@ -234,9 +247,12 @@ impl Recorder {
 
     fn send(&self, record: Record) {
         let Some(queue) = &self.queue else { return };
+        // Counted before the send, so the writer never takes one not yet counted.
+        self.queued.fetch_add(1, Ordering::Relaxed);
         match queue.try_send(record) {
             Ok(()) => {}
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.queued.fetch_sub(1, Ordering::Relaxed);
                 self.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -271,7 +287,8 @@ fn widget_event(bot: &str, generation: u64, event: &WidgetEvent, at: Timestamp) 
     }
 }
 
-fn tier(kind: ReplyKind) -> Tier {
+/// The tier a reply kind counts as.
+pub fn tier_of(kind: ReplyKind) -> Tier {
     match kind {
         ReplyKind::Faq | ReplyKind::Document => Tier::Answer,
         ReplyKind::Suggestions => Tier::Suggestions,
@@ -282,7 +299,7 @@ fn tier(kind: ReplyKind) -> Tier {
 /// The writer thread: gathers records for up to [`FLUSH_INTERVAL`] and writes them in one
 /// transaction; purges old texts every [`PURGE_INTERVAL`]. Ends on [`Record::Stop`] or when
 /// every sender is gone.
-fn write_batches(lifecycle: &Lifecycle, records: &Receiver<Record>, retention_seconds: &AtomicI64) {
+fn write_batches(lifecycle: &Lifecycle, records: &Receiver<Record>, retention_seconds: &AtomicI64, queued: &AtomicU64) {
     let store = lifecycle.store();
     let (mut events, mut logs) = (Vec::new(), Vec::new());
     let mut last_flush = Instant::now();
@@ -303,6 +320,7 @@ fn write_batches(lifecycle: &Lifecycle, records: &Receiver<Record>, retention_se
             Err(RecvTimeoutError::Timeout) => false,
         };
         if stop || last_flush.elapsed() >= FLUSH_INTERVAL || events.len() + logs.len() >= MAX_BATCH {
+            let written = (events.len() + logs.len()) as u64;
             if let Err(err) = store.record_events(&events) {
                 tracing::error!(%err, events = events.len(), "cannot write events; they are lost");
             }
@@ -312,6 +330,10 @@ fn write_batches(lifecycle: &Lifecycle, records: &Receiver<Record>, retention_se
                 }
             }
             events.clear();
+            queued.fetch_sub(written, Ordering::Relaxed);
+            if let Err(err) = lifecycle.flush_usage() {
+                tracing::error!(%err, "cannot write message usage; it is kept for the next flush");
+            }
             last_flush = Instant::now();
         }
         if Instant::now() >= next_purge {

@@ -1,5 +1,6 @@
 //! `docent serve`: loads the bots, binds the listener (shared with a newer `docent serve` on the
-//! same address, for restarts without downtime), and runs the gateway until Ctrl-C or SIGTERM.
+//! same address, for restarts without downtime), and runs the gateway until Ctrl-C or SIGTERM,
+//! with the store follower, the schedule runner and the alert evaluator beside it.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,7 +20,7 @@ use crate::live::LiveBots;
 use crate::options::{DataArgs, WidgetArgs};
 use crate::server::{ConnectionLimits, ServerOptions};
 use crate::tls::{ReloadingCert, TlsFiles};
-use crate::{demo_page, server};
+use crate::{alerts, demo_page, server};
 
 /// How often due schedules (deploys, activations) are looked for: they run within this time.
 const SCHEDULE_INTERVAL: Duration = Duration::from_secs(1);
@@ -63,6 +64,9 @@ pub struct ServeArgs {
     /// console never reaches the gateway's own network.
     #[arg(long, env = "DOCENT_FETCH_PRIVATE")]
     pub fetch_private: bool,
+    /// How often alert rules are evaluated (10s, 1m…); incidents open and resolve within it.
+    #[arg(long, env = "DOCENT_ALERT_INTERVAL", default_value = "60s", value_parser = crate::watch::parse_interval)]
+    pub alert_interval: Duration,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -76,6 +80,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     args.client.apply(&mut state)?;
     state.recorder.set_text_retention_days(args.text_retention_days);
     state.fetch_private = args.fetch_private;
+    state.alert_interval = args.alert_interval;
     if args.max_connections == 0 {
         anyhow::bail!("--max-connections must be at least 1");
     }
@@ -146,15 +151,20 @@ pub async fn run_gateway(listener: TcpListener, state: Arc<AppState>, shutdown: 
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, while following the store (changes
-/// are live within a second) and running due schedules.
+/// are live within a second), running due schedules and continuous tests, evaluating alert rules and sending
+/// the deploy notices of changes made through it.
 pub async fn run_gateway_with(
     listener: TcpListener,
     state: Arc<AppState>,
     options: ServerOptions,
     shutdown: impl Future<Output = ()>,
 ) {
+    crate::deploy_notices::install(&state.lifecycle, state.fetch_private);
     let _follower = AbortOnDrop(tokio::spawn(Arc::clone(&state.live).follow(Arc::clone(&state.lifecycle))));
     let _scheduler = AbortOnDrop(tokio::spawn(run_schedules(Arc::clone(&state.lifecycle))));
+    let _alerts =
+        AbortOnDrop(tokio::spawn(alerts::run(Arc::clone(&state.lifecycle), state.alert_interval, state.fetch_private)));
+    let _monitor = AbortOnDrop(tokio::spawn(crate::monitor::run(Arc::clone(&state.lifecycle), state.fetch_private)));
     server::serve(listener, state, options, shutdown).await;
 }
 

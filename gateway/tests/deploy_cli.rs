@@ -1,4 +1,4 @@
-//! The real `docent` binary managing bots: exit codes, bad arguments, and a kill in every deploy phase.
+//! The real `docent` binary managing bots: exit codes, bad arguments, alert settings, and a kill in every deploy phase.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -100,6 +100,44 @@ fn bad_arguments_get_a_clear_error() {
         assert!(!output.status.success(), "{args:?} succeeded");
         assert!(text(&output).contains(expect), "{args:?}: {}", text(&output));
     }
+}
+
+#[test]
+fn alert_settings_are_validated_and_never_show_their_secrets() {
+    let site = Site::new();
+    assert!(site.docent(&["deploy", "brightwater"], None).status.success());
+    let file = site.path("alerts.toml");
+    for (settings, expect) in [
+        ("[[channel]]\nkind = \"slack\"\n", "line 1: channel 1 (`url` is required)"),
+        ("[thresholds]\nerror_rate_percent = 150\n", "line 2: `thresholds.error_rate_percent` must be above 0"),
+        ("[[channel]]\nkind = \"pager\"\nurl = \"https://x.example/T0K3N\"\n", "`kind` is webhook, slack"),
+    ] {
+        std::fs::write(&file, settings).unwrap();
+        let output = site.docent(&["alerts", "brightwater", "set", file.to_str().unwrap()], None);
+        assert_eq!(output.status.code(), Some(1), "{settings:?}: {}", text(&output));
+        assert!(text(&output).contains(expect), "{settings:?}: {}", text(&output));
+        assert!(!text(&output).contains("T0K3N"), "{}", text(&output));
+    }
+    let good = "[thresholds]\nspike_percent = 500\n\n[[channel]]\nkind = \"slack\"\n\
+                url = \"https://hooks.example/services/T0K3N\"\n\n[[channel]]\nkind = \"email\"\n\
+                server = \"smtp.example\"\nusername = \"alerts\"\npassword = \"PA55W0RD\"\n\
+                from = \"alerts@acme.example\"\nto = [\"ops@acme.example\"]\n";
+    std::fs::write(&file, good).unwrap();
+    let output = site.docent(&["alerts", "brightwater", "set", file.to_str().unwrap()], None);
+    assert!(output.status.success(), "{}", text(&output));
+    let shown = text(&site.docent(&["alerts", "brightwater", "show"], None));
+    for expect in ["traffic over        500 % of normal", "slack hooks.example", "email via smtp.example:587"] {
+        assert!(shown.contains(expect), "{expect} in {shown}");
+    }
+    let audit = text(&site.docent(&["audit", "brightwater"], None));
+    assert!(audit.contains("alerts.set"), "{audit}");
+    for secret in ["T0K3N", "PA55W0RD"] {
+        assert!(!shown.contains(secret) && !audit.contains(secret), "{secret} shown: {shown}{audit}");
+    }
+    let incidents = site.docent(&["alerts", "brightwater", "incidents"], None);
+    assert!(incidents.status.success() && incidents.stdout.is_empty(), "{}", text(&incidents));
+    assert!(site.docent(&["alerts", "brightwater", "clear"], None).status.success());
+    assert!(text(&site.docent(&["alerts", "brightwater", "show"], None)).contains("channels: none"));
 }
 
 #[test]

@@ -263,10 +263,12 @@ impl Lifecycle {
         Ok(())
     }
 
-    /// The plan and this month's use.
+    /// The plan and this month's use (what this process has tallied but not yet written
+    /// included).
     pub fn plan(&self, bot: &str, now: Timestamp) -> Result<PlanReport> {
         let month = when::month(now);
-        Ok(PlanReport { bot: bot.to_owned(), plan: self.store.plan(bot)?, used: self.store.usage(bot, &month)?, month })
+        let used = self.store.usage(bot, &month)? + self.tallied_usage(bot, &month);
+        Ok(PlanReport { bot: bot.to_owned(), plan: self.store.plan(bot)?, used, month })
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use docent_store::{Quota, Timestamp};
+use docent_store::{Plan, Quota, Timestamp};
 use serde::Serialize;
 
 use crate::config::{self, SettingChange};
@@ -358,9 +358,48 @@ impl Lifecycle {
         Ok((report, scan))
     }
 
-    /// Counts one visitor message against the bot's plan: exact under concurrency.
+    /// Counts one visitor message against the bot's plan. Under a monthly limit it is counted
+    /// in the store at once, exact under concurrency (a durable write per message). Without a
+    /// limit there is nothing to enforce: the message is tallied in memory ([`Quota::Unlimited`])
+    /// and [`Lifecycle::flush_usage`] adds the tally to the store in bulk.
     pub fn consume_message(&self, bot: &str, now: Timestamp) -> Result<Quota> {
-        Ok(self.store.consume_message(bot, &when::month(now), now)?)
+        let month = when::month(now);
+        match self.store.plan(bot)? {
+            Some(Plan { expires_at: Some(expired_at), .. }) if expired_at <= now => {
+                Ok(Quota::PlanExpired { expired_at })
+            }
+            Some(Plan { messages_per_month: Some(_), .. }) => Ok(self.store.consume_message(bot, &month, now)?),
+            _ => {
+                *self.tally().entry((bot.to_owned(), month)).or_default() += 1;
+                Ok(Quota::Unlimited)
+            }
+        }
+    }
+
+    /// Adds the messages tallied by [`Lifecycle::consume_message`] to the store's usage. What
+    /// cannot be written stays tallied for the next call.
+    pub fn flush_usage(&self) -> Result<()> {
+        let tally = std::mem::take(&mut *self.tally());
+        let mut result = Ok(());
+        for ((bot, month), count) in tally {
+            if result.is_ok() {
+                match self.store.add_usage(&bot, &month, count) {
+                    Ok(()) => continue,
+                    Err(err) => result = Err(err.into()),
+                }
+            }
+            *self.tally().entry((bot, month)).or_default() += count;
+        }
+        result
+    }
+
+    /// Messages tallied for `bot` in `month` and not yet in the store.
+    pub(crate) fn tallied_usage(&self, bot: &str, month: &str) -> u64 {
+        self.tally().get(&(bot.to_owned(), month.to_owned())).copied().unwrap_or(0)
+    }
+
+    fn tally(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<(String, String), u64>> {
+        self.usage_tally.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -370,6 +409,10 @@ pub(crate) struct ManifestSummary {
     pub inventory: docent_indexer::Inventory,
     pub stats: docent_indexer::IndexStats,
     pub model: Option<String>,
+    /// Bytes of the knowledge sources it was built from (the plan's storage measure); absent
+    /// in generations made before it was recorded.
+    #[serde(default)]
+    pub knowledge_bytes: Option<u64>,
 }
 
 fn visibility_name(visibility: docent_store::Visibility) -> &'static str {

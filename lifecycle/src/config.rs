@@ -99,6 +99,8 @@ pub struct TestCase {
     pub expect: Expect,
     /// Line of the `[[test]]` in bot.toml.
     pub line: usize,
+    /// `critical = true`: one of the tests a hotfix deploy runs (`docent deploy --hotfix`).
+    pub critical: bool,
 }
 
 /// What a test question's reply must show.
@@ -201,6 +203,7 @@ struct RawTest {
     expect_source: Option<String>,
     expect_text: Option<String>,
     expect: Option<Spanned<String>>,
+    critical: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -398,7 +401,12 @@ pub fn parse(path: &Path, id: &str, text: &str) -> Result<BotConfig, ConfigError
                 ));
             }
         };
-        tests.push(TestCase { question, expect, line: line_of(text, span.start) });
+        tests.push(TestCase {
+            question,
+            expect,
+            line: line_of(text, span.start),
+            critical: test.critical.unwrap_or(false),
+        });
     }
 
     Ok(BotConfig {
@@ -570,6 +578,10 @@ mod tests {
             "bots/acme/bot.toml:5: `test.expect`: `nothing` is not known; the only value is \"unknown\"",
         );
         check_error(
+            &format!("{base}[[test]]\nquestion = \"a\"\nexpect = \"unknown\"\ncritical = \"yes\"\n"),
+            "bots/acme/bot.toml:6: invalid type: string \"yes\", expected a boolean",
+        );
+        check_error(
             &format!("{base}[profile]\ncompany = \"Acme\"\nmood = \"happy\"\n"),
             "bots/acme/bot.toml:5: unknown field `mood`, expected one of `company`, `purpose`, `audience`, `tone`, `escalation_contact`, `language`",
         );
@@ -585,7 +597,7 @@ mod tests {
         let text = format!(
             "{base}description = \"Answers\"\n[profile]\ncompany = \"Acme\"\ntone = \" \"\n[deploy]\nmin_qa = 3\n\
              [[test]]\nquestion = \"Delivery?\"\nexpect_source = \"faq.toml#delivery\"\n\
-             [[test]]\nquestion = \"Weather?\"\nexpect = \"unknown\"\n"
+             [[test]]\nquestion = \"Weather?\"\nexpect = \"unknown\"\ncritical = true\n"
         );
         let config = parse(Path::new("bot.toml"), "acme", &text).unwrap();
         assert_eq!(config.description.as_deref(), Some("Answers"));
@@ -594,6 +606,7 @@ mod tests {
         assert_eq!(config.tests.len(), 2);
         assert_eq!(config.tests[0].expect, Expect::Source("faq.toml#delivery".into()));
         assert_eq!(config.tests[1].expect, Expect::Unknown);
+        assert_eq!((config.tests[0].critical, config.tests[1].critical), (false, true), "critical only when marked");
         let defaults = parse(Path::new("bot.toml"), "acme", base).unwrap();
         assert_eq!(defaults.deploy.min_qa, DEFAULT_MIN_QA);
     }
@@ -634,6 +647,39 @@ mod tests {
         }
         for bad in ["", "-acme", "Acme", "acme_support", "acme/x", "..", &"a".repeat(65)] {
             assert!(!is_valid_bot_id(bad), "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const MINIMAL: &str = "name = \"Acme\"\nvisibility = \"public\"\nallowed_origins = [\"https://acme.example\"]\n";
+
+    proptest! {
+        /// Any text gives a config or an error that names the file: never a panic.
+        #[test]
+        fn any_text_parses_or_names_the_file(text in "\\PC{0,300}") {
+            if let Err(err) = parse(Path::new("bots/acme/bot.toml"), "acme", &text) {
+                prop_assert!(err.to_string().starts_with("bots/acme/bot.toml"), "{err}");
+            }
+        }
+
+        /// Lines of TOML-looking text after a valid config: accepted, or refused at a line of
+        /// the file with a reason.
+        #[test]
+        fn added_settings_are_accepted_or_refused_at_a_line(
+            lines in prop::collection::vec("[a-z_]{1,12} = (\"[ -~]{0,20}\"|[0-9]{1,4}|true|\\[\\])", 1..4),
+        ) {
+            let text = format!("{MINIMAL}{}\n", lines.join("\n"));
+            if let Err(err) = parse(Path::new("bots/acme/bot.toml"), "acme", &text) {
+                let line = err.line.expect("a line for a setting's mistake");
+                prop_assert!((1..=text.lines().count()).contains(&line), "{err}");
+                prop_assert!(!err.message.is_empty());
+            }
         }
     }
 }

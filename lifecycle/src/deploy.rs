@@ -11,13 +11,14 @@ use std::path::Path;
 use std::time::Instant;
 
 use docent_indexer::{BuildEvent, BuildOptions, KnowledgeBase, SemanticMode};
-use docent_protocol::ReplyKind;
+use docent_protocol::{Reply, ReplyKind};
 use docent_store::{AuditEntry, DeployOutcome, DeployStart, Generation, GenerationKind};
 use serde::Serialize;
 use sha2::{Digest, Sha384};
 
+use crate::change::ChangeKind;
 use crate::check::ManifestSummary;
-use crate::config::{BotConfig, Expect};
+use crate::config::{BotConfig, Expect, TestCase};
 use crate::knowledge::{self, Scan};
 use crate::{Error, Lifecycle, Result, failpoint, io_error, when};
 
@@ -213,8 +214,56 @@ impl Lifecycle {
         })
     }
 
-    /// Deploys `bot`: the five phases, then the integration code. Refused while another process deploys it.
+    /// Deploys `bot`: the five phases, then the integration code. Refused while another process
+    /// deploys it. The outcome, a new live generation or a failure, is reported to the change hook.
     pub fn deploy(&self, bot: &str, actor: &str, progress: &mut dyn FnMut(DeployEvent)) -> Result<DeployReport> {
+        self.deploy_reported(bot, actor, false, progress)
+    }
+
+    /// A hotfix: [`Lifecycle::deploy`] with only the tests marked `critical = true`, refused
+    /// when there is none.
+    pub fn deploy_hotfix(&self, bot: &str, actor: &str, progress: &mut dyn FnMut(DeployEvent)) -> Result<DeployReport> {
+        self.deploy_reported(bot, actor, true, progress)
+    }
+
+    fn deploy_reported(
+        &self,
+        bot: &str,
+        actor: &str,
+        critical_only: bool,
+        progress: &mut dyn FnMut(DeployEvent),
+    ) -> Result<DeployReport> {
+        let previous = self.live_number(bot);
+        let result = self.deploy_phases(bot, actor, critical_only, progress);
+        match &result {
+            Ok(report) => self.report_change(
+                bot,
+                actor,
+                ChangeKind::Deployed {
+                    generation: report.generation,
+                    previous,
+                    update: report.kind,
+                    hotfix: critical_only,
+                },
+            ),
+            // Another deploy of the bot is running: this one never started.
+            Err(Error::Busy(_)) => {}
+            Err(err) => self.report_change(
+                bot,
+                actor,
+                ChangeKind::DeployFailed { live: self.live_number(bot), reason: err.to_string() },
+            ),
+        }
+        result
+    }
+
+    fn deploy_phases(
+        &self,
+        bot: &str,
+        actor: &str,
+        critical_only: bool,
+        progress: &mut dyn FnMut(DeployEvent),
+    ) -> Result<DeployReport> {
         let started = Instant::now();
         let mut phases = Vec::new();
         let mut phase_started = Instant::now();
@@ -228,6 +277,17 @@ impl Lifecycle {
             return Err(Error::Refused(format!("the knowledge of \"{bot}\" cannot be read")));
         };
         let (config, text) = self.load_config(bot)?;
+        let tested = if critical_only {
+            let critical: Vec<_> = config.tests.iter().filter(|test| test.critical).cloned().collect();
+            if critical.is_empty() {
+                return Err(Error::Refused(format!(
+                    "\"{bot}\" has no [[test]] marked `critical = true`; a hotfix runs only those: mark the tests that must never fail"
+                )));
+            }
+            BotConfig { tests: critical, ..config.clone() }
+        } else {
+            config.clone()
+        };
         let row = self.ensure_bot(bot, actor)?;
         let deploy_id = self.take_lock(bot, actor)?;
         let mut finish = |phase: Phase, note: String, started: &mut Instant, progress: &mut dyn FnMut(DeployEvent)| {
@@ -285,12 +345,13 @@ impl Lifecycle {
 
             progress(DeployEvent::PhaseStarted { phase: Phase::AutomaticTesting });
             failpoint::hit("testing");
-            let failures = run_tests(&config, &knowledge, progress)?;
+            let failures = run_tests(&tested, &knowledge, progress)?;
             if !failures.is_empty() {
                 return Err(Error::TestsFailed { bot: bot.to_owned(), failures });
             }
-            let passed = config.tests.len();
-            let json = finish(Phase::AutomaticTesting, format!("{passed} passed"), &mut phase_started, progress);
+            let passed = tested.tests.len();
+            let note = if critical_only { format!("{passed} critical passed") } else { format!("{passed} passed") };
+            let json = finish(Phase::AutomaticTesting, note, &mut phase_started, progress);
             Ok((generation, kind, passed, json))
         })();
 
@@ -405,7 +466,7 @@ impl Lifecycle {
         std::fs::create_dir(&temp).map_err(io_error(&temp))?;
         let built = self.build_generation_dir(bot, config, text, reusable, &temp, deploy_id, progress);
         let manifest = match built {
-            Ok(manifest) => manifest,
+            Ok(manifest) => ManifestSummary { knowledge_bytes: Some(scan.bytes), ..manifest },
             Err(err) => {
                 let _ = std::fs::remove_dir_all(&temp);
                 return Err(err);
@@ -498,7 +559,12 @@ impl Lifecycle {
                     &mut on_event,
                 )
                 .map_err(|source| Error::Knowledge { bot: bot.to_owned(), source })?;
-                ManifestSummary { inventory: manifest.inventory, stats: manifest.stats, model: manifest.model }
+                ManifestSummary {
+                    inventory: manifest.inventory,
+                    stats: manifest.stats,
+                    model: manifest.model,
+                    knowledge_bytes: None,
+                }
             }
         };
         knowledge::sync_dir(temp).map_err(io_error(temp))?;
@@ -531,6 +597,7 @@ impl Lifecycle {
             format!("generation {target} live (was {})", row.live.map_or("none".to_owned(), |n| n.to_string())),
         );
         self.store.activate_generation(bot, target, None, &audit)?;
+        self.report_change(bot, actor, ChangeKind::RolledBack { generation: target, previous: row.live });
         Ok(target)
     }
 
@@ -567,26 +634,7 @@ pub fn run_tests(
     for (index, test) in config.tests.iter().enumerate() {
         let reply = crate::reply::reply(config, knowledge, &test.question)
             .map_err(|source| Error::Knowledge { bot: config.id.clone(), source })?;
-        let sources: Vec<&str> = reply.sources.iter().map(|s| s.source.as_str()).collect();
-        // Only a confident answer counts: suggested pages pass no source or text test.
-        let answered = matches!(reply.kind, ReplyKind::Faq | ReplyKind::Document);
-        let (passed, expected) = match &test.expect {
-            Expect::Source(want) => (
-                answered && sources.iter().any(|s| s == want || s.split('#').next() == Some(want.as_str())),
-                format!("an answer from {want}"),
-            ),
-            Expect::Text(want) => (
-                answered && reply.text.to_lowercase().contains(&want.to_lowercase()),
-                format!("an answer containing \"{want}\""),
-            ),
-            Expect::Unknown => (reply.kind == ReplyKind::Unknown, "\"I don't know\"".to_owned()),
-        };
-        let got = match reply.kind {
-            ReplyKind::Unknown => "\"I don't know\"".to_owned(),
-            ReplyKind::Suggestions => format!("suggestions ({})", sources.join(", ")),
-            _ if sources.is_empty() => "an answer from no source".to_owned(),
-            _ => format!("an answer from {}", sources.join(", ")),
-        };
+        let Verdict { passed, expected, got } = judge(test, &reply);
         progress(DeployEvent::TestRun { question: test.question.clone(), passed, detail: got.clone() });
         progress(DeployEvent::Progress {
             phase: Phase::AutomaticTesting,
@@ -599,6 +647,41 @@ pub fn run_tests(
         }
     }
     Ok(failures)
+}
+
+/// A test's verdict on a reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub passed: bool,
+    /// What the test wanted, in words (`an answer from faq.toml`).
+    pub expected: String,
+    /// What came back, in words.
+    pub got: String,
+}
+
+/// Judges `reply` by `test`: the same rule at a deploy and in continuous tests of the live bot.
+pub fn judge(test: &TestCase, reply: &Reply) -> Verdict {
+    let sources: Vec<&str> = reply.sources.iter().map(|s| s.source.as_str()).collect();
+    // Only a confident answer counts: suggested pages pass no source or text test.
+    let answered = matches!(reply.kind, ReplyKind::Faq | ReplyKind::Document);
+    let (passed, expected) = match &test.expect {
+        Expect::Source(want) => (
+            answered && sources.iter().any(|s| s == want || s.split('#').next() == Some(want.as_str())),
+            format!("an answer from {want}"),
+        ),
+        Expect::Text(want) => (
+            answered && reply.text.to_lowercase().contains(&want.to_lowercase()),
+            format!("an answer containing \"{want}\""),
+        ),
+        Expect::Unknown => (reply.kind == ReplyKind::Unknown, "\"I don't know\"".to_owned()),
+    };
+    let got = match reply.kind {
+        ReplyKind::Unknown => "\"I don't know\"".to_owned(),
+        ReplyKind::Suggestions => format!("suggestions ({})", sources.join(", ")),
+        _ if sources.is_empty() => "an answer from no source".to_owned(),
+        _ => format!("an answer from {}", sources.join(", ")),
+    };
+    Verdict { passed, expected, got }
 }
 
 /// Standard base64 with padding (for SRI hashes).

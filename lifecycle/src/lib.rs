@@ -20,6 +20,7 @@
 
 pub mod access;
 pub mod backup;
+pub mod change;
 pub mod check;
 pub mod config;
 pub mod deploy;
@@ -30,8 +31,9 @@ pub mod reply;
 pub mod schedule;
 pub mod when;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 
 use docent_indexer::{Embedder, KnowledgeBase};
 use docent_store::{
@@ -40,8 +42,9 @@ use docent_store::{
 };
 use serde::Serialize;
 
+pub use change::{Change, ChangeHook, ChangeKind};
 pub use check::{CheckReport, CheckState, Failure};
-pub use deploy::{DeployEvent, DeployReport, Integration, Phase, UpdateKind};
+pub use deploy::{DeployEvent, DeployReport, Integration, Phase, UpdateKind, Verdict, judge};
 pub use docent_store as store;
 pub use when::PeakHours;
 
@@ -134,6 +137,10 @@ impl LifecycleOptions {
 pub struct Lifecycle {
     options: LifecycleOptions,
     store: Arc<dyn Store>,
+    /// Messages to bots without a monthly limit, by bot and month, not yet in the store.
+    usage_tally: Mutex<HashMap<(String, String), u64>>,
+    /// Told of every deploy, rollback and status change (see [`change`]).
+    change_hook: RwLock<Option<ChangeHook>>,
 }
 
 /// Everything a gateway serves, at one revision.
@@ -238,7 +245,7 @@ impl Lifecycle {
             Some(url) => Arc::new(PgStore::open(url)?),
             None => Arc::new(SqliteStore::open(&options.data_dir.join("docent.sqlite"))?),
         };
-        let lifecycle = Lifecycle { options, store };
+        let lifecycle = Lifecycle { options, store, usage_tally: Mutex::default(), change_hook: RwLock::default() };
         lifecycle.clean_leftovers()?;
         Ok(lifecycle)
     }
@@ -250,6 +257,11 @@ impl Lifecycle {
     /// The store, for reads the lifecycle does not wrap (audit log, deploys).
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// The store as a shared handle, for work that outlives a borrow (a notice sent later).
+    pub fn store_handle(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.store)
     }
 
     /// Increases with every change a gateway must see; poll it and reload on change.
@@ -320,6 +332,22 @@ impl Lifecycle {
         let dir = self.generation_dir(generation).join("index");
         KnowledgeBase::open(&dir, self.options.embedder.as_ref())
             .map_err(|source| Error::Knowledge { bot: generation.bot.clone(), source })
+    }
+
+    /// Bytes of the knowledge sources the bot's live generation was built from, as `check`
+    /// compares them with the plan's storage limit; `None` before a deploy recorded them.
+    pub fn live_knowledge_bytes(&self, bot: &str) -> Result<Option<u64>> {
+        let Some(number) = self.store.bot(bot)?.and_then(|row| row.live) else { return Ok(None) };
+        let Some(generation) = self.store.generation(bot, number)? else { return Ok(None) };
+        Ok(serde_json::from_str::<check::ManifestSummary>(&generation.manifest)
+            .ok()
+            .and_then(|manifest| manifest.knowledge_bytes))
+    }
+
+    /// The live generation's config of `bot` (visibility and access as deployed), if it was deployed.
+    pub fn live_config(&self, bot: &str) -> Result<Option<BotConfig>> {
+        let Some(number) = self.store.bot(bot)?.and_then(|row| row.live) else { return Ok(None) };
+        Ok(Some(self.generation_config(&self.generation(bot, number)?)?))
     }
 
     /// The live config and index of `bot`, if it was deployed.

@@ -9,6 +9,7 @@
 use docent_store::{AuditEntry, BotStatus, Schedule, ScheduleAction, ScheduleState, Timestamp};
 use serde::Serialize;
 
+use crate::change::ChangeKind;
 use crate::{DeployEvent, Error, Lifecycle, Result, when};
 
 /// A scheduled change and the warnings about its time.
@@ -37,6 +38,7 @@ impl Lifecycle {
                 let audit = AuditEntry::new(now, actor, Some(bot), "activate", "active now");
                 self.store.set_status(bot, BotStatus::Active, None, &audit)?;
                 self.cancel_pending(bot, ScheduleAction::Activate, actor)?;
+                self.report_change(bot, actor, ChangeKind::Activated { live: row.live });
                 Ok(None)
             }
             Some(at) => {
@@ -71,10 +73,12 @@ impl Lifecycle {
 
     /// Takes `bot` offline now (503 `bot_offline`) and cancels its pending activations.
     pub fn deactivate(&self, bot: &str, actor: &str) -> Result<()> {
-        self.ensure_bot(bot, actor)?;
+        let row = self.ensure_bot(bot, actor)?;
         let audit = AuditEntry::new(when::now(), actor, Some(bot), "deactivate", "offline");
         self.store.set_status(bot, BotStatus::Inactive, None, &audit)?;
-        self.cancel_pending(bot, ScheduleAction::Activate, actor)
+        self.cancel_pending(bot, ScheduleAction::Activate, actor)?;
+        self.report_change(bot, actor, ChangeKind::Deactivated { live: row.live });
+        Ok(())
     }
 
     fn cancel_pending(&self, bot: &str, action: ScheduleAction, actor: &str) -> Result<()> {
@@ -153,10 +157,16 @@ impl Lifecycle {
                     };
                     let audit =
                         AuditEntry::new(now, &actor, Some(&schedule.bot), action, format!("schedule #{}", schedule.id));
-                    self.store
-                        .set_status(&schedule.bot, status, None, &audit)
-                        .map(|()| result.to_owned())
-                        .map_err(Error::from)
+                    let changed = self.store.set_status(&schedule.bot, status, None, &audit);
+                    if changed.is_ok() {
+                        let live = self.live_number(&schedule.bot);
+                        let kind = match schedule.action {
+                            ScheduleAction::Activate => ChangeKind::Activated { live },
+                            _ => ChangeKind::Deactivated { live },
+                        };
+                        self.report_change(&schedule.bot, &actor, kind);
+                    }
+                    changed.map(|()| result.to_owned()).map_err(Error::from)
                 }
             };
             let (ok, result) = match outcome {

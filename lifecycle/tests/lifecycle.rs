@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use docent_lifecycle::store::{DeployStart, Plan, Visibility};
+use docent_lifecycle::store::{DeployStart, Plan, Quota, Visibility};
 use docent_lifecycle::{CheckState, Error, Lifecycle, LifecycleOptions, UpdateKind, when};
 
 const ACTOR: &str = "tester";
@@ -493,4 +493,32 @@ fn a_schedule_left_running_by_a_dead_process_is_failed_not_rerun() {
     let schedule = fixture.lifecycle.schedules(Some("brightwater")).unwrap().into_iter().find(|s| s.id == id).unwrap();
     assert_eq!(schedule.state, docent_lifecycle::store::ScheduleState::Failed);
     assert!(schedule.result.unwrap().starts_with("interrupted"));
+}
+
+#[test]
+fn messages_to_an_unlimited_bot_are_tallied_then_written_in_bulk() {
+    let fixture = Fixture::new();
+    fixture.deploy("brightwater").unwrap();
+    let now = when::now();
+    let month = when::month(now);
+    for _ in 0..3 {
+        assert_eq!(fixture.lifecycle.consume_message("brightwater", now).unwrap(), Quota::Unlimited);
+    }
+    assert_eq!(fixture.lifecycle.store().usage("brightwater", &month).unwrap(), 0, "not written one by one");
+    assert_eq!(fixture.lifecycle.plan("brightwater", now).unwrap().used, 3, "the tally counts in the plan report");
+    fixture.lifecycle.flush_usage().unwrap();
+    assert_eq!(fixture.lifecycle.store().usage("brightwater", &month).unwrap(), 3);
+    assert_eq!(fixture.lifecycle.plan("brightwater", now).unwrap().used, 3, "flushed once, counted once");
+
+    let plan = Plan { name: "small".into(), messages_per_month: Some(4), storage_bytes: None, expires_at: None };
+    fixture.lifecycle.set_plan("brightwater", Some(&plan), ACTOR).unwrap();
+    assert_eq!(
+        fixture.lifecycle.consume_message("brightwater", now).unwrap(),
+        Quota::Allowed { used: 4, limit: Some(4) },
+        "a limit counts in the store at once, on top of the bulk count"
+    );
+    assert_eq!(fixture.lifecycle.consume_message("brightwater", now).unwrap(), Quota::LimitReached { limit: 4 });
+    let expired = Plan { name: "trial".into(), messages_per_month: None, storage_bytes: None, expires_at: Some(now) };
+    fixture.lifecycle.set_plan("brightwater", Some(&expired), ACTOR).unwrap();
+    assert_eq!(fixture.lifecycle.consume_message("brightwater", now).unwrap(), Quota::PlanExpired { expired_at: now });
 }

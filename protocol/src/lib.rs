@@ -81,6 +81,22 @@ pub struct WidgetConfig {
     pub visibility: Visibility,
     pub greeting: String,
     pub appearance: Appearance,
+    /// The language the widget speaks, a primary language subtag such as `fr`: the snippet's
+    /// `data-locale`, else the bot's `appearance.locale`, else the page's `lang`, else `en`.
+    pub language: String,
+    /// The writing direction of [`WidgetConfig::language`].
+    pub dir: TextDirection,
+    /// Every sentence the widget shows, by key of [`WIDGET_TEXT_KEYS`]: the built-in wording of
+    /// the language (English for a language without one) under the bot's `[appearance.strings]`.
+    pub strings: std::collections::BTreeMap<String, String>,
+}
+
+/// Which way the widget's text runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextDirection {
+    Ltr,
+    Rtl,
 }
 
 /// Who may talk to a bot.
@@ -115,12 +131,16 @@ pub struct Appearance {
     pub strings: std::collections::BTreeMap<String, String>,
 }
 
-/// The keys of the widget's sentences that a bot may reword (`[appearance.strings]`).
+/// The keys of the widget's sentences that a bot may reword (`[appearance.strings]`). The first
+/// six are those the widget shows without a configuration (the gateway unreachable, the origin
+/// refused), which it keeps built in, in English.
 pub const WIDGET_TEXT_KEYS: [&str; 37] = [
     "assistant",
     "launcher",
     "close",
     "new_conversation",
+    "not_available",
+    "unreachable",
     "conversation",
     "your_message",
     "placeholder",
@@ -139,8 +159,6 @@ pub const WIDGET_TEXT_KEYS: [&str; 37] = [
     "limit_reached",
     "network",
     "something_wrong",
-    "not_available",
-    "unreachable",
     "staff_intro",
     "password",
     "sign_in",

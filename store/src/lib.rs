@@ -12,6 +12,7 @@
 //! Times are Unix seconds (UTC). Secrets never enter the store in clear: access
 //! and admin tokens are kept as SHA-256 digests (hex), passwords as argon2 hashes.
 
+pub mod alerts;
 pub mod events;
 mod names;
 mod pg;
@@ -20,6 +21,7 @@ pub mod suite;
 
 use serde::Serialize;
 
+pub use alerts::{AlertKind, AlertStore, Incident, MonitorRun, ProbeSample, ProbeTarget, UptimeCounts};
 pub use docent_protocol::Visibility;
 pub use events::{
     ConversationStats, Event, EventKind, EventStore, HourlyRollup, LogLevel, LogQuery, LogRecord, QuestionCount, Tier,
@@ -233,6 +235,9 @@ pub enum Quota {
     PlanExpired {
         expired_at: Timestamp,
     },
+    /// The plan sets no monthly limit: allowed, and not counted one by one but tallied and
+    /// added in bulk ([`Store::add_usage`]).
+    Unlimited,
 }
 
 /// A bearer token that opens an internal bot.
@@ -306,8 +311,9 @@ impl AuditEntry {
 
 /// The store. Methods that change what a gateway serves take the [`AuditEntry`] to write in
 /// the same transaction, and bump the revision there too.
-/// Events, rollups and operational logs are its [`EventStore`] part.
-pub trait Store: EventStore + Send + Sync {
+/// Events, rollups and operational logs are its [`EventStore`] part; alert settings,
+/// incidents and probe samples its [`AlertStore`] part.
+pub trait Store: EventStore + AlertStore + Send + Sync {
     /// Increases with every change a gateway must see.
     fn revision(&self) -> Result<u64>;
     /// Waits up to `timeout` for the store to announce that the revision moved; returns whether
@@ -388,6 +394,9 @@ pub trait Store: EventStore + Send + Sync {
     /// Counts one message in `month` unless the plan forbids it. Exact under concurrency:
     /// with a limit of N, exactly N calls get [`Quota::Allowed`].
     fn consume_message(&self, bot: &str, month: &str, now: Timestamp) -> Result<Quota>;
+    /// Adds `count` messages to a bot's usage for `month`, checking no limit: the bulk count
+    /// of messages to bots whose plan sets none. Unknown bots are skipped.
+    fn add_usage(&self, bot: &str, month: &str, count: u64) -> Result<()>;
 
     fn set_visibility(&self, bot: &str, visibility: Visibility, audit: &AuditEntry) -> Result<()>;
     fn set_password_hash(&self, bot: &str, hash: Option<&str>, audit: &AuditEntry) -> Result<()>;

@@ -1,5 +1,6 @@
 //! The names the store writes for its enums, shared by both backends so that a row means the same everywhere.
 
+use crate::alerts::AlertKind;
 use crate::events::{EventKind, LogLevel, Tier};
 use crate::{BotStatus, DeployOutcome, GenerationKind, ScheduleAction, ScheduleState, Visibility};
 
@@ -139,6 +140,15 @@ impl StoredName for LogLevel {
     }
 }
 
+impl StoredName for AlertKind {
+    const WHAT: &'static str = "alert kind";
+    const ALL: &'static [Self] = &AlertKind::ALL;
+
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +171,6 @@ mod tests {
         round_trips::<EventKind>();
         round_trips::<Tier>();
         round_trips::<LogLevel>();
+        round_trips::<AlertKind>();
     }
 }

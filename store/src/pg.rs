@@ -20,6 +20,7 @@ use ::postgres::fallible_iterator::FallibleIterator;
 use ::postgres::types::FromSql;
 use ::postgres::{Config, NoTls, Row, Transaction};
 
+mod alerts;
 mod events;
 
 use crate::names::StoredName;
@@ -40,7 +41,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const MIGRATION_LOCK: i64 = 0x646f_6365_6e74;
 
 /// Schema versions, applied in order, each recorded in `schema_migrations`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
 INSERT INTO meta (key, value) VALUES ('revision', 0);
 
@@ -228,7 +230,53 @@ CREATE TABLE log_records (
     message TEXT NOT NULL
 );
 CREATE INDEX log_records_by_time ON log_records (at);
-"#];
+"#,
+    r#"
+CREATE TABLE alert_settings (
+    bot TEXT PRIMARY KEY REFERENCES bots (id),
+    settings TEXT NOT NULL
+);
+
+CREATE TABLE incidents (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    bot TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    opened_at BIGINT NOT NULL,
+    resolved_at BIGINT,
+    detail TEXT NOT NULL
+);
+-- At most one open incident per bot and kind: the insert that would make a second one does nothing.
+CREATE UNIQUE INDEX incidents_open ON incidents (bot, kind) WHERE resolved_at IS NULL;
+CREATE INDEX incidents_by_bot ON incidents (bot, id);
+
+CREATE TABLE probe_targets (
+    target TEXT PRIMARY KEY,
+    up BOOLEAN NOT NULL,
+    since BIGINT NOT NULL,
+    last_at BIGINT NOT NULL
+);
+
+CREATE TABLE probe_hours (
+    target TEXT NOT NULL,
+    hour BIGINT NOT NULL,
+    samples BIGINT NOT NULL DEFAULT 0,
+    up BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (target, hour)
+);
+CREATE INDEX probe_hours_by_hour ON probe_hours (hour);
+
+CREATE TABLE monitor_runs (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    bot TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    finished_at BIGINT,
+    passed BOOLEAN,
+    summary TEXT NOT NULL DEFAULT '',
+    results TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX monitor_runs_by_bot ON monitor_runs (bot, started_at);
+"#,
+];
 
 /// A `postgres://user[:password]@host[:port]/database` URL, checked; shown without its password.
 #[derive(Clone)]
@@ -459,6 +507,10 @@ fn bump_and_audit(tx: &mut Transaction<'_>, audit: &AuditEntry) -> Result<()> {
         tx.query_one("UPDATE meta SET value = value + 1 WHERE key = 'revision' RETURNING value", &[]).map_err(db)?;
     let revision: i64 = get(&row, 0)?;
     tx.execute("SELECT pg_notify($1, $2)", &[&REVISION_CHANNEL, &revision.to_string()]).map_err(db)?;
+    write_audit(tx, audit)
+}
+
+fn write_audit(tx: &mut Transaction<'_>, audit: &AuditEntry) -> Result<()> {
     tx.execute(
         "INSERT INTO audit (at, actor, bot, action, detail) VALUES ($1, $2, $3, $4, $5)",
         &[&audit.at, &audit.actor, &audit.bot, &audit.action, &audit.detail],
@@ -507,6 +559,14 @@ fn signed(value: u64) -> Result<i64> {
 
 fn signed_opt(value: Option<u64>) -> Option<i64> {
     value.map(|v| i64::try_from(v).unwrap_or(i64::MAX))
+}
+
+/// Says the store does not know the bot unless it does (without locking its row).
+fn require_bot(tx: &mut Transaction<'_>, bot: &str) -> Result<()> {
+    match tx.query_opt("SELECT 1 FROM bots WHERE id = $1", &[&bot]).map_err(db)? {
+        Some(_) => Ok(()),
+        None => Err(Error::Conflict(format!("the store knows no bot \"{bot}\""))),
+    }
 }
 
 /// Locks the bot's row for the transaction, or says the store does not know it.
@@ -1036,9 +1096,7 @@ impl Store for PgStore {
 
     fn consume_message(&self, bot: &str, month: &str, now: Timestamp) -> Result<Quota> {
         self.write(|tx| {
-            if tx.query_opt("SELECT 1 FROM bots WHERE id = $1", &[&bot]).map_err(db)?.is_none() {
-                return Err(Error::Conflict(format!("the store knows no bot \"{bot}\"")));
-            }
+            require_bot(tx, bot)?;
             let plan =
                 tx.query_opt("SELECT messages_per_month, expires_at FROM plans WHERE bot = $1", &[&bot]).map_err(db)?;
             let (limit, expires_at): (Option<i64>, Option<i64>) = match &plan {
@@ -1072,6 +1130,18 @@ impl Store for PgStore {
                 (_, limit) => Quota::LimitReached { limit: limit.unwrap_or(0) },
             })
         })
+    }
+
+    fn add_usage(&self, bot: &str, month: &str, count: u64) -> Result<()> {
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        self.connection()?
+            .execute(
+                "INSERT INTO usage (bot, month, count) SELECT id, $2, $3 FROM bots WHERE id = $1
+                 ON CONFLICT (bot, month) DO UPDATE SET count = usage.count + excluded.count",
+                &[&bot, &month, &count],
+            )
+            .map_err(db)?;
+        Ok(())
     }
 
     fn set_visibility(&self, bot: &str, visibility: Visibility, audit: &AuditEntry) -> Result<()> {
@@ -1136,9 +1206,7 @@ impl Store for PgStore {
     fn add_session(&self, session: &Session) -> Result<()> {
         self.write(|tx| {
             tx.execute("DELETE FROM sessions WHERE expires_at <= $1", &[&session.created_at]).map_err(db)?;
-            if tx.query_opt("SELECT 1 FROM bots WHERE id = $1", &[&session.bot]).map_err(db)?.is_none() {
-                return Err(Error::Conflict(format!("the store knows no bot \"{}\"", session.bot)));
-            }
+            require_bot(tx, &session.bot)?;
             tx.execute(
                 "INSERT INTO sessions (digest, bot, created_at, expires_at) VALUES ($1, $2, $3, $4)",
                 &[&session.digest, &session.bot, &session.created_at, &session.expires_at],

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
+mod alerts;
 mod events;
 
 use crate::names::StoredName;
@@ -218,59 +219,96 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 ALTER TABLE bots ADD COLUMN site_secret TEXT;
 "#,
+    r#"
+CREATE TABLE alert_settings (
+    bot TEXT PRIMARY KEY REFERENCES bots (id),
+    settings TEXT NOT NULL
+);
+
+CREATE TABLE incidents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    bot TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    opened_at INTEGER NOT NULL,
+    resolved_at INTEGER,
+    detail TEXT NOT NULL
+);
+-- At most one open incident per bot and kind: the insert that would make a second one does nothing.
+CREATE UNIQUE INDEX incidents_open ON incidents (bot, kind) WHERE resolved_at IS NULL;
+CREATE INDEX incidents_by_bot ON incidents (bot, id);
+
+CREATE TABLE probe_targets (
+    target TEXT PRIMARY KEY,
+    up INTEGER NOT NULL,
+    since INTEGER NOT NULL,
+    last_at INTEGER NOT NULL
+);
+
+CREATE TABLE probe_hours (
+    target TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    samples INTEGER NOT NULL DEFAULT 0,
+    up INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (target, hour)
+);
+CREATE INDEX probe_hours_by_hour ON probe_hours (hour);
+"#,
+    r#"
+CREATE TABLE monitor_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    bot TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    passed INTEGER,
+    summary TEXT NOT NULL DEFAULT '',
+    results TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX monitor_runs_by_bot ON monitor_runs (bot, started_at);
+"#,
 ];
 
-/// The store in one SQLite file.
+/// The store in one SQLite file, through two connections: one that writes, and one that only
+/// reads. In WAL mode a read never waits for a write (an events batch, a deploy), so the
+/// reads on a request's path (plan, session, revision) stay quick while the writer is busy.
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the store at `path`.
     pub fn open(path: &Path) -> Result<SqliteStore> {
-        let conn = Connection::open(path).map_err(|err| backend(format!("cannot open {}", path.display()), err))?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
-        conn.pragma_update(None, "foreign_keys", true).map_err(db)?;
-        let store = SqliteStore { conn: Mutex::new(conn) };
-        store.migrate()?;
-        Ok(store)
+        let connect = || {
+            let conn = Connection::open(path).map_err(|err| backend(format!("cannot open {}", path.display()), err))?;
+            conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
+            Ok::<_, Error>(conn)
+        };
+        let mut writer = connect()?;
+        writer.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
+        writer.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+        writer.pragma_update(None, "foreign_keys", true).map_err(db)?;
+        migrate(&mut writer)?;
+        // Opened after the migrations, so it never sees an older schema.
+        let reader = connect()?;
+        reader.pragma_update(None, "query_only", true).map_err(db)?;
+        Ok(SqliteStore { writer: Mutex::new(writer), reader: Mutex::new(reader) })
     }
 
     /// The schema version applied.
     pub fn schema_version(&self) -> Result<i64> {
-        self.lock()
+        self.reader()
             .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |row| row.get(0))
             .map_err(db)
     }
 
-    fn migrate(&self) -> Result<()> {
-        let mut conn = self.lock();
-        conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL DEFAULT (unixepoch()))")
-            .map_err(db)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-        let current: i64 = tx
-            .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |row| row.get(0))
-            .map_err(db)?;
-        let known = MIGRATIONS.len() as i64;
-        if current > known {
-            return Err(Error::TooNew { found: current, known });
-        }
-        for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-            tx.execute_batch(sql).map_err(|err| backend(format!("migration {}", index + 1), err))?;
-            tx.execute("INSERT INTO schema_migrations (version) VALUES (?1)", [index as i64 + 1]).map_err(db)?;
-        }
-        tx.commit().map_err(db)
+    /// The connection for reads (`query_only`).
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Runs `change` in a `BEGIN IMMEDIATE` transaction.
+    /// Runs `change` in a `BEGIN IMMEDIATE` transaction on the writing connection.
     fn write<T>(&self, change: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.lock();
+        let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
         let value = change(&tx)?;
         tx.commit().map_err(db)?;
@@ -285,6 +323,24 @@ impl SqliteStore {
             Ok(value)
         })
     }
+}
+
+/// Applies the migrations the store at `conn` lacks, in one transaction.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL DEFAULT (unixepoch()))")
+        .map_err(db)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+    let current: i64 =
+        tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |row| row.get(0)).map_err(db)?;
+    let known = MIGRATIONS.len() as i64;
+    if current > known {
+        return Err(Error::TooNew { found: current, known });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.execute_batch(sql).map_err(|err| backend(format!("migration {}", index + 1), err))?;
+        tx.execute("INSERT INTO schema_migrations (version) VALUES (?1)", [index as i64 + 1]).map_err(db)?;
+    }
+    tx.commit().map_err(db)
 }
 
 fn bump_and_audit(tx: &Transaction<'_>, audit: &AuditEntry) -> Result<()> {
@@ -421,7 +477,7 @@ fn i64_of(value: Option<u64>) -> Option<i64> {
 
 impl Store for SqliteStore {
     fn revision(&self) -> Result<u64> {
-        self.lock().query_row("SELECT value FROM meta WHERE key = 'revision'", [], |row| row.get(0)).map_err(db)
+        self.reader().query_row("SELECT value FROM meta WHERE key = 'revision'", [], |row| row.get(0)).map_err(db)
     }
 
     fn ensure_bot(&self, id: &str, seed: &BotSeed, audit: &AuditEntry) -> Result<bool> {
@@ -452,14 +508,14 @@ impl Store for SqliteStore {
     }
 
     fn bot(&self, id: &str) -> Result<Option<BotRow>> {
-        self.lock()
+        self.reader()
             .query_row(&format!("SELECT {BOT_COLUMNS} FROM bots WHERE id = ?1"), [id], bot_row)
             .optional()
             .map_err(db)
     }
 
     fn bots(&self) -> Result<Vec<BotRow>> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut statement = conn.prepare(&format!("SELECT {BOT_COLUMNS} FROM bots ORDER BY id")).map_err(db)?;
         statement.query_map([], bot_row).map_err(db)?.collect::<rusqlite::Result<_>>().map_err(db)
     }
@@ -525,7 +581,7 @@ impl Store for SqliteStore {
     }
 
     fn generation(&self, bot: &str, number: u64) -> Result<Option<Generation>> {
-        self.lock()
+        self.reader()
             .query_row(
                 &format!("SELECT {GENERATION_COLUMNS} FROM generations WHERE bot = ?1 AND number = ?2"),
                 params![bot, number],
@@ -536,7 +592,7 @@ impl Store for SqliteStore {
     }
 
     fn generations(&self, bot: &str) -> Result<Vec<Generation>> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut statement = conn
             .prepare(&format!("SELECT {GENERATION_COLUMNS} FROM generations WHERE bot = ?1 ORDER BY number DESC"))
             .map_err(db)?;
@@ -664,7 +720,7 @@ impl Store for SqliteStore {
     }
 
     fn deploys(&self, bot: &str, limit: usize) -> Result<Vec<Deploy>> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut statement = conn
             .prepare(&format!("SELECT {DEPLOY_COLUMNS} FROM deploys WHERE bot = ?1 ORDER BY id DESC LIMIT ?2"))
             .map_err(db)?;
@@ -676,7 +732,7 @@ impl Store for SqliteStore {
     }
 
     fn deploy_lock(&self, bot: &str) -> Result<Option<LockHolder>> {
-        let mut conn = self.lock();
+        let mut conn = self.reader();
         let tx = conn.transaction().map_err(db)?;
         lock_holder(&tx, bot)
     }
@@ -694,7 +750,7 @@ impl Store for SqliteStore {
     }
 
     fn schedules(&self, bot: Option<&str>) -> Result<Vec<Schedule>> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut statement = conn
             .prepare(&format!("SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE ?1 IS NULL OR bot = ?1 ORDER BY at, id"))
             .map_err(db)?;
@@ -763,7 +819,7 @@ impl Store for SqliteStore {
     }
 
     fn plan(&self, bot: &str) -> Result<Option<Plan>> {
-        self.lock()
+        self.reader()
             .query_row(
                 "SELECT name, messages_per_month, storage_bytes, expires_at FROM plans WHERE bot = ?1",
                 [bot],
@@ -782,7 +838,7 @@ impl Store for SqliteStore {
 
     fn usage(&self, bot: &str, month: &str) -> Result<u64> {
         let count: Option<u64> = self
-            .lock()
+            .reader()
             .query_row("SELECT count FROM usage WHERE bot = ?1 AND month = ?2", params![bot, month], |row| row.get(0))
             .optional()
             .map_err(db)?;
@@ -825,6 +881,18 @@ impl Store for SqliteStore {
         })
     }
 
+    fn add_usage(&self, bot: &str, month: &str, count: u64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO usage (bot, month, count) SELECT id, ?2, ?3 FROM bots WHERE id = ?1
+                 ON CONFLICT (bot, month) DO UPDATE SET count = count + excluded.count",
+                params![bot, month, i64::try_from(count).unwrap_or(i64::MAX)],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
     fn set_visibility(&self, bot: &str, visibility: Visibility, audit: &AuditEntry) -> Result<()> {
         self.visible_change(audit, |tx| {
             require_bot(tx, bot)?;
@@ -860,7 +928,7 @@ impl Store for SqliteStore {
     }
 
     fn access_tokens(&self, bot: &str) -> Result<Vec<AccessToken>> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut statement = conn
             .prepare(
                 "SELECT bot, name, digest, created_at, expires_at, revoked_at FROM access_tokens WHERE bot = ?1 ORDER BY id",
@@ -908,7 +976,7 @@ impl Store for SqliteStore {
     }
 
     fn session(&self, digest: &str, now: Timestamp) -> Result<Option<Session>> {
-        self.lock()
+        self.reader()
             .query_row(
                 "SELECT digest, bot, created_at, expires_at FROM sessions WHERE digest = ?1 AND expires_at > ?2",
                 params![digest, now],
@@ -938,7 +1006,7 @@ impl Store for SqliteStore {
     }
 
     fn site_secret(&self, bot: &str) -> Result<Option<String>> {
-        self.lock()
+        self.reader()
             .query_row("SELECT site_secret FROM bots WHERE id = ?1", [bot], |row| row.get(0))
             .optional()
             .map(Option::flatten)
@@ -970,7 +1038,7 @@ impl Store for SqliteStore {
     }
 
     fn admin_tokens(&self) -> Result<Vec<AdminToken>> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut statement = conn
             .prepare("SELECT name, digest, scope_bot, created_at, revoked_at FROM admin_tokens ORDER BY id")
             .map_err(db)?;
@@ -990,7 +1058,7 @@ impl Store for SqliteStore {
     }
 
     fn admin_token_by_digest(&self, digest: &str) -> Result<Option<AdminToken>> {
-        self.lock()
+        self.reader()
             .query_row(
                 "SELECT name, digest, scope_bot, created_at, revoked_at FROM admin_tokens
                  WHERE digest = ?1 AND revoked_at IS NULL",
@@ -1002,7 +1070,7 @@ impl Store for SqliteStore {
     }
 
     fn audit_log(&self, bot: Option<&str>, limit: usize) -> Result<Vec<AuditEntry>> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut statement = conn
             .prepare(
                 "SELECT at, actor, bot, action, detail FROM audit WHERE ?1 IS NULL OR bot = ?1 ORDER BY id DESC LIMIT ?2",
@@ -1027,7 +1095,7 @@ impl Store for SqliteStore {
         if dest.exists() {
             return Err(Error::Conflict(format!("{} exists; the backup will not overwrite it", dest.display())));
         }
-        let conn = self.lock();
+        let conn = self.reader();
         let mut target =
             Connection::open(dest).map_err(|err| backend(format!("cannot create {}", dest.display()), err))?;
         let backup = rusqlite::backup::Backup::new(&conn, &mut target).map_err(db)?;

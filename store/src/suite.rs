@@ -6,9 +6,9 @@
 use std::collections::BTreeSet;
 
 use crate::{
-    AccessToken, AdminToken, AuditEntry, BotSeed, BotStatus, DeployOutcome, DeployStart, Event, EventKind, Generation,
-    GenerationKind, LogLevel, LogQuery, LogRecord, Plan, Quota, ScheduleAction, ScheduleState, Scope, Store, Tier,
-    Visibility,
+    AccessToken, AdminToken, AlertKind, AuditEntry, BotSeed, BotStatus, DeployOutcome, DeployStart, Event, EventKind,
+    Generation, GenerationKind, LogLevel, LogQuery, LogRecord, Plan, Quota, ScheduleAction, ScheduleState, Scope,
+    Store, Tier, Visibility,
 };
 
 /// One case: a name and a function run on a fresh store.
@@ -24,12 +24,17 @@ pub const CASES: &[Case] = &[
     ("concurrent claims run each due schedule exactly once", schedules_run_once),
     ("with a limit of N exactly N messages pass across threads", quota_is_exact_under_concurrency),
     ("an expired plan refuses messages", expired_plan),
+    ("bulk usage adds up with counted messages, unknown bots skipped", bulk_usage),
     ("access tokens: names are unique until revoked", access_tokens),
     ("admin tokens: found by digest until revoked, with scope", admin_tokens),
     ("sessions: found by digest until they expire or are deleted", sessions),
     ("events fold into hourly rollups, conversations and question counts", events_fold_into_rollups),
     ("question texts are forgotten after the retention", texts_are_purged),
     ("log records filter by bot, time range and lowest level", log_records_filter),
+    ("alert settings are stored per bot and audited without their text", alert_settings),
+    ("an incident opens once and resolves once, even under concurrent evaluators", incidents_open_and_resolve_once),
+    ("probe samples fold into each target's state and hourly uptime", probes_fold_into_state_and_uptime),
+    ("a due continuous test run is claimed once across threads, then recorded", monitor_runs_are_claimed_once),
 ];
 
 const T0: i64 = 1_790_000_000;
@@ -303,6 +308,17 @@ fn expired_plan(store: &dyn Store) {
     assert_eq!(store.plan("acme").unwrap(), Some(plan));
 }
 
+fn bulk_usage(store: &dyn Store) {
+    add_bot(store, "acme");
+    store.add_usage("acme", "2026-11", 40).unwrap();
+    store.add_usage("acme", "2026-11", 2).unwrap();
+    assert_eq!(store.usage("acme", "2026-11").unwrap(), 42);
+    assert_eq!(store.consume_message("acme", "2026-11", T0).unwrap(), Quota::Allowed { used: 43, limit: None });
+    assert_eq!(store.usage("acme", "2026-12").unwrap(), 0, "another month is apart");
+    store.add_usage("gone", "2026-11", 5).unwrap();
+    assert_eq!(store.usage("gone", "2026-11").unwrap(), 0);
+}
+
 fn access_tokens(store: &dyn Store) {
     add_bot(store, "acme");
     let token = |name: &str, digest: &str| AccessToken {
@@ -485,4 +501,114 @@ fn sessions(store: &dyn Store) {
     assert!(store.revision().unwrap() > revision, "gateways see a new site secret");
     store.set_site_secret("acme", None, &audit("access.site_secret", Some("acme"))).unwrap();
     assert_eq!(store.site_secret("acme").unwrap(), None);
+}
+
+fn alert_settings(store: &dyn Store) {
+    add_bot(store, "acme");
+    assert_eq!(store.alert_settings("acme").unwrap(), None);
+    let text = "[[channel]]\nkind = \"webhook\"\nurl = \"https://hooks.example/T0K3N\"\n";
+    store.set_alert_settings("acme", Some(text), &audit("alerts.set", Some("acme"))).unwrap();
+    assert_eq!(store.alert_settings("acme").unwrap().as_deref(), Some(text));
+    assert_eq!(store.bots_with_alerts().unwrap(), vec!["acme".to_owned()]);
+    assert!(
+        store.audit_log(Some("acme"), 10).unwrap().iter().all(|entry| !entry.detail.contains("T0K3N")),
+        "the audit never holds the settings' secrets"
+    );
+    assert!(store.set_alert_settings("nobody", Some(text), &audit("alerts.set", Some("nobody"))).is_err());
+    store.set_alert_settings("acme", None, &audit("alerts.clear", Some("acme"))).unwrap();
+    assert_eq!(store.alert_settings("acme").unwrap(), None);
+    assert!(store.bots_with_alerts().unwrap().is_empty());
+}
+
+fn incidents_open_and_resolve_once(store: &dyn Store) {
+    let opened = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..5 {
+                    if store.open_incident("acme", AlertKind::ErrorRate, T0, "12 % errors").unwrap().is_some() {
+                        opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(opened.into_inner(), 1, "twenty attempts open one incident");
+    let other = store.open_incident("acme", AlertKind::Storage, T0 + 1, "95 %").unwrap().unwrap();
+    assert_eq!((other.kind, other.resolved_at), (AlertKind::Storage, None));
+    assert!(store.open_incident("beta", AlertKind::ErrorRate, T0, "x").unwrap().is_some(), "per bot");
+
+    let resolved = store.resolve_incident("acme", AlertKind::ErrorRate, T0 + 60).unwrap().unwrap();
+    assert_eq!(
+        (resolved.opened_at, resolved.resolved_at, resolved.detail.as_str()),
+        (T0, Some(T0 + 60), "12 % errors")
+    );
+    assert_eq!(store.resolve_incident("acme", AlertKind::ErrorRate, T0 + 61).unwrap(), None, "resolved once");
+    assert_eq!(store.resolve_incident("acme", AlertKind::Downtime, T0).unwrap(), None, "nothing open");
+    let again = store.open_incident("acme", AlertKind::ErrorRate, T0 + 120, "15 % errors").unwrap().unwrap();
+    assert_ne!(again.id, resolved.id, "after resolving, a new incident opens");
+
+    let listed = store.incidents(Some("acme"), 10).unwrap();
+    assert_eq!(listed.iter().map(|incident| incident.id).collect::<Vec<_>>(), vec![again.id, other.id, resolved.id]);
+    assert_eq!(store.incidents(None, 10).unwrap().len(), 4);
+    assert_eq!(store.incidents(None, 2).unwrap().len(), 2);
+}
+
+fn probes_fold_into_state_and_uptime(store: &dyn Store) {
+    let hour = T0 - T0 % 3600;
+    for (target, at, up) in [
+        ("http://a", hour, true),
+        ("http://a", hour + 10, true),
+        ("http://a", hour + 20, false),
+        ("http://a", hour + 30, false),
+        ("http://b", hour + 5, true),
+        ("http://a", hour + 3_600, true),
+    ] {
+        store.record_probe(&crate::ProbeSample { target: target.into(), at, up }).unwrap();
+    }
+    let targets = store.probe_targets().unwrap();
+    assert_eq!(
+        targets,
+        vec![
+            crate::ProbeTarget { target: "http://a".into(), up: true, since: hour + 3_600, last_at: hour + 3_600 },
+            crate::ProbeTarget { target: "http://b".into(), up: true, since: hour + 5, last_at: hour + 5 },
+        ]
+    );
+    store.record_probe(&crate::ProbeSample { target: "http://b".into(), at: hour + 40, up: false }).unwrap();
+    store.record_probe(&crate::ProbeSample { target: "http://b".into(), at: hour + 50, up: false }).unwrap();
+    let b = store.probe_targets().unwrap().pop().unwrap();
+    assert_eq!((b.up, b.since, b.last_at), (false, hour + 40, hour + 50), "a run of downs keeps its start");
+
+    assert_eq!(store.uptime(hour, hour + 3_600).unwrap(), crate::UptimeCounts { samples: 7, up: 3 });
+    assert_eq!(store.uptime(hour, hour + 7_200).unwrap(), crate::UptimeCounts { samples: 8, up: 4 });
+    assert_eq!(store.uptime(hour + 7_200, hour + 9_000).unwrap(), crate::UptimeCounts::default());
+}
+
+fn monitor_runs_are_claimed_once(store: &dyn Store) {
+    let claimed = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                // Due when no run started in the last hour.
+                if store.claim_monitor_run("acme", T0, T0 - 3600).unwrap().is_some() {
+                    claimed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    assert_eq!(claimed.into_inner(), 1, "one of the concurrent claims starts the run");
+    let running = store.monitor_runs("acme", 10).unwrap();
+    assert_eq!(running.len(), 1);
+    assert_eq!((running[0].started_at, running[0].finished_at, running[0].passed), (T0, None, None));
+    store.finish_monitor_run(running[0].id, T0 + 5, false, "1 of 4 failed", "[{}]").unwrap();
+    assert_eq!(store.claim_monitor_run("acme", T0 + 60, T0 + 60 - 3600).unwrap(), None, "not due yet");
+    assert!(store.claim_monitor_run("beta", T0 + 60, T0 + 60 - 3600).unwrap().is_some(), "per bot");
+    let next = store.claim_monitor_run("acme", T0 + 3601, T0 + 1).unwrap().expect("due an hour later");
+    store.finish_monitor_run(next, T0 + 3605, true, "4 passed", "[]").unwrap();
+    let runs = store.monitor_runs("acme", 10).unwrap();
+    assert_eq!(
+        runs.iter().map(|run| (run.passed, run.summary.as_str())).collect::<Vec<_>>(),
+        [(Some(true), "4 passed"), (Some(false), "1 of 4 failed")]
+    );
+    assert_eq!(runs[1].results, "[{}]");
 }

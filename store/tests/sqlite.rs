@@ -4,7 +4,7 @@ use docent_store::suite::CASES;
 use docent_store::{AuditEntry, BotSeed, SqliteStore, Store, Visibility};
 
 /// The number of migrations.
-const LATEST_SCHEMA: i64 = 4;
+const LATEST_SCHEMA: i64 = 6;
 
 #[test]
 fn the_store_suite_passes_on_sqlite() {
@@ -57,7 +57,9 @@ fn migrations_upgrade_an_older_store_and_refuse_a_newer_one() {
     raw.execute_batch(
         "ALTER TABLE schedules DROP COLUMN claimed_by; DELETE FROM schema_migrations WHERE version >= 2;
          DROP TABLE events; DROP TABLE event_hours; DROP TABLE conversations; DROP TABLE question_days;
-         DROP TABLE log_records; DROP TABLE sessions; ALTER TABLE bots DROP COLUMN site_secret;",
+         DROP TABLE log_records; DROP TABLE sessions; ALTER TABLE bots DROP COLUMN site_secret;
+         DROP TABLE alert_settings; DROP TABLE incidents; DROP TABLE probe_targets; DROP TABLE probe_hours;
+         DROP TABLE monitor_runs;",
     )
     .unwrap();
     drop(raw);

@@ -3,7 +3,8 @@
 //! 1. a full first deploy of the demo bot;
 //! 2. a quick update, and a rollback: how long until the next request sees each;
 //! 3. 64 clients asking without pause during 100 alternating deploys and rollbacks: failed requests;
-//! 4. a complete update of 500 Q&As plus 50 MB of documents, lexical only (and the embedding
+//! 4. a complete update of 500 Q&As plus 100 MB of documents, lexical only, with the process's
+//!    peak memory (and the embedding
 //!    throughput when a model is given with `DOCENT_MODEL`, which the demo bot then uses too);
 //! 5. 20 `docent deploy` processes killed with SIGKILL at random points: what serves afterwards.
 //!
@@ -29,7 +30,7 @@ const CLIENTS: usize = 64;
 const CHURN_ROUNDS: usize = 100;
 const KILLS: usize = 20;
 const BIG_QA: usize = 500;
-const BIG_DOCUMENT_BYTES: usize = 50 * 1024 * 1024;
+const BIG_DOCUMENT_BYTES: usize = 100 * 1024 * 1024;
 const ORIGIN: &str = "http://localhost:8081";
 
 fn main() -> anyhow::Result<()> {
@@ -206,19 +207,25 @@ fn big_update(bots: &Path, data: &Path, options: &LifecycleOptions) -> anyhow::R
     let mut separate = options.clone();
     separate.data_dir = data.join("big");
     let lifecycle = Lifecycle::open(separate)?;
+    let before = reset_peak_memory()?;
     let started = Instant::now();
     lifecycle.deploy("big", "bench", &mut |_| {})?;
     println!(
-        "first deploy of {BIG_QA} Q&As + {} MB of documents, lexical only: {:.1} s",
+        "first deploy of {BIG_QA} Q&As + {} MB of documents, lexical only: {:.1} s, peak memory {} MiB (before {} MiB)",
         BIG_DOCUMENT_BYTES / 1024 / 1024,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        memory_kib("VmHWM:")? / 1024,
+        before / 1024
     );
     generate_bot(bots, "big", BIG_QA, BIG_DOCUMENT_BYTES, "v2")?;
+    let before = reset_peak_memory()?;
     let started = Instant::now();
     lifecycle.deploy("big", "bench", &mut |_| {})?;
     println!(
-        "complete update of the same (every file changed), lexical only: {:.1} s",
-        started.elapsed().as_secs_f64()
+        "complete update of the same (every file changed), lexical only: {:.1} s, peak memory {} MiB (before {} MiB)",
+        started.elapsed().as_secs_f64(),
+        memory_kib("VmHWM:")? / 1024,
+        before / 1024
     );
     if let Some(embedder) = &options.embedder {
         let texts: Vec<String> = (0..256)
@@ -231,6 +238,22 @@ fn big_update(bots: &Path, data: &Path, options: &LifecycleOptions) -> anyhow::R
         println!("embedding throughput (short passages): {rate:.1} chunks/s");
     }
     Ok(())
+}
+
+/// This process's memory in KiB, from `/proc/self/status` (`VmHWM:` the peak, `VmRSS:` now).
+fn memory_kib(field: &str) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|kib| kib.split_whitespace().next()?.parse().ok())
+        .with_context(|| format!("no {field} in /proc/self/status"))
+}
+
+/// Resets the peak (`VmHWM`) to the present resident memory, which it returns in KiB.
+fn reset_peak_memory() -> anyhow::Result<u64> {
+    std::fs::write("/proc/self/clear_refs", "5").context("cannot reset the peak memory")?;
+    memory_kib("VmRSS:")
 }
 
 /// Kills `docent deploy` at random points; after each, the old or the new generation must serve.

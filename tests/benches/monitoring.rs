@@ -6,12 +6,15 @@
 //!    without.
 //! 2. One million events written through the store's batches (the recorder's path), then the
 //!    Analytics page's query over them: `Dashboard::load` for 30 days, median of 5.
+//! 3. A monthly report over those events: `Report::build` (this month and the one before)
+//!    and each format rendered, median of 5.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use docent_analytics::report::{Format, Period, Report};
 use docent_analytics::{Dashboard, Range};
 use docent_gateway::assets::WidgetAssets;
 use docent_gateway::http::{AppState, handle};
@@ -100,6 +103,25 @@ fn main() -> anyhow::Result<()> {
         timings[2].as_secs_f64() * 1000.0,
         timings[4].as_secs_f64() * 1000.0
     );
+    for format in Format::ALL {
+        let mut timings: Vec<(Duration, usize)> = (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                let report = Report::build(&store, "bench", Period::Month, now).expect("the report's figures load");
+                let file = report.render(format).expect("the report renders");
+                assert!(report.dashboard.kpis.asked > 0);
+                (started.elapsed(), file.bytes.len())
+            })
+            .collect();
+        timings.sort();
+        println!(
+            "Monthly report ({}) over {EVENTS} events, built and rendered: median {:.1} ms, max {:.1} ms, {} bytes",
+            format.extension(),
+            timings[2].0.as_secs_f64() * 1000.0,
+            timings[4].0.as_secs_f64() * 1000.0,
+            timings[2].1
+        );
+    }
     Ok(())
 }
 

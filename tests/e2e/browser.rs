@@ -733,3 +733,96 @@ async fn identify_signs_staff_in_with_a_site_signed_token() {
     assert_eq!(stored, false);
     browser.quit().await.unwrap();
 }
+
+/// The `clip-path` bundle.js gives the fallback frame of `bot`: the area the widget draws on.
+async fn frame_clip(browser: &Browser, bot: &str) -> String {
+    let script = format!(r#"return document.querySelector('iframe[data-docent-frame="{bot}"]')?.style.clipPath ?? """#);
+    browser.execute(&script).await.unwrap().as_str().unwrap_or_default().to_owned()
+}
+
+/// Collects the console's messages until one contains `needle`, and returns them all.
+async fn console_until(browser: &Browser, needle: &str) -> Vec<String> {
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut messages = Vec::new();
+    while !messages.iter().any(|message: &String| message.contains(needle)) {
+        assert!(std::time::Instant::now() < deadline, "no console message with {needle:?} in {messages:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        messages.extend(browser.console_messages().await.unwrap());
+    }
+    messages
+}
+
+/// A page whose CSP forbids WebAssembly but allows a frame from the gateway gets the chat in a
+/// frame: one console line tells the owner what to add, clicks beside the widget reach the page,
+/// a visitor opens the launcher, asks and gets an answer, which the page's `Docent.on` hears, and
+/// the page's `Docent.close()` closes the panel in the frame.
+#[tokio::test]
+async fn on_a_page_that_forbids_wasm_the_chat_runs_in_a_frame_from_the_gateway() {
+    let browser = Browser::start().await.unwrap();
+    browser.goto(&format!("{}/no-wasm.html", stack().allowed_origin())).await.unwrap();
+    let frame = browser.wait_for(r#"iframe[data-docent-frame="brightwater"]"#, WAIT).await.unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    while frame_clip(&browser, "brightwater").await == "inset(50%)" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the frame never reported the launcher's area: {:?}",
+            browser.console_messages().await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let hints: Vec<String> = console_until(&browser, "runs in a frame")
+        .await
+        .into_iter()
+        .filter(|message| message.contains("docent:"))
+        .collect();
+    assert_eq!(hints.len(), 1, "{hints:?}");
+    assert!(hints[0].contains("'wasm-unsafe-eval'") && hints[0].contains("script-src"), "{hints:?}");
+
+    // The frame covers the viewport, but only the launcher's corner takes clicks.
+    browser.click(&browser.wait_for("#beside-the-chat", WAIT).await.unwrap()).await.unwrap();
+    assert_eq!(browser.execute("return document.getElementById('holiday-hours').hidden").await.unwrap(), false);
+    let closed = frame_clip(&browser, "brightwater").await;
+    browser
+        .execute("window.answers = []; Docent.on('answer', (reply, bot) => answers.push([bot, reply.kind]))")
+        .await
+        .unwrap();
+
+    browser.enter_frame(&frame).await.unwrap();
+    let host = browser.wait_for(r#"[data-docent-bot="brightwater"]"#, WAIT).await.unwrap();
+    let root = browser.shadow_root(&host).await.unwrap();
+    browser.click(&browser.wait_in(&root, "button.docent-launcher", WAIT).await.unwrap()).await.unwrap();
+    browser.wait_in(&root, r#".docent-panel[data-state="chat"]"#, WAIT).await.unwrap();
+    let (text, kind) = ask(&browser, &root, "how long will delivery take").await;
+    assert_eq!(kind, "faq", "{text}");
+    assert!(text.contains("business day"), "{text}");
+    browser.leave_frames().await.unwrap();
+
+    let open = frame_clip(&browser, "brightwater").await;
+    assert_ne!(open, closed, "the frame's area grows with the panel");
+    let heard = browser.execute("return window.answers").await.unwrap();
+    assert_eq!(heard, serde_json::json!([["brightwater", "faq"]]));
+    // The page's Docent calls reach the frame: closing gives the page back all but the launcher.
+    browser.execute("Docent.bot('brightwater').close()").await.unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    while frame_clip(&browser, "brightwater").await != closed {
+        assert!(std::time::Instant::now() < deadline, "Docent.close() did not reach the frame");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.quit().await.unwrap();
+}
+
+/// The frame's `frame-ancestors` is the bot's allowlist: a page on another origin gets no chat,
+/// the browser says why, and bundle.js tells the owner which origin to allow.
+#[tokio::test]
+async fn a_page_on_an_origin_not_allowlisted_cannot_embed_the_frame() {
+    let browser = Browser::start().await.unwrap();
+    let origin = stack().other_origin();
+    browser.goto(&format!("{origin}/no-wasm.html")).await.unwrap();
+    browser.wait_for(r#"iframe[data-docent-frame="brightwater"]"#, WAIT).await.unwrap();
+    let messages = console_until(&browser, "allowed_origins").await;
+    assert!(messages.iter().any(|message| message.contains("frame-ancestors")), "{messages:?}");
+    let hint = messages.iter().find(|message| message.contains("allowed_origins")).unwrap();
+    assert!(hint.contains(&origin) && hint.contains("\\\"brightwater\\\""), "{hint}");
+    assert_eq!(frame_clip(&browser, "brightwater").await, "inset(50%)", "nothing of the frame is shown");
+    browser.quit().await.unwrap();
+}

@@ -2,91 +2,18 @@
 //! (`proxy_cache`) started by the test. Widget files are cached and revalidated, bot API answers
 //! never cached nor crossed between origins, and client addresses come through the trusted-proxy rule.
 
-use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use docent_gateway::http::client::ClientAddress;
 use docent_gateway::http::limits::Limits;
 use docent_gateway::server::ServerOptions;
 use docent_tests::http::{Reply, send};
+use docent_tests::nginx::Nginx;
 use docent_tests::stack;
 use hyper::Method;
 
 use crate::limits::{app_state, serve_on_loopback};
-
-const NGINX: &str = "/usr/sbin/nginx";
-
-/// nginx in a temporary folder, in the foreground, stopped when dropped.
-struct Nginx {
-    child: Child,
-    address: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Nginx {
-    /// Starts nginx on a free port, caching in front of `gateway`.
-    fn start(gateway: SocketAddr) -> Nginx {
-        assert!(Path::new(NGINX).exists(), "these tests need nginx: apt-get install nginx (cargo xtask test does)");
-        let dir = tempfile::tempdir().unwrap();
-        let address = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        let path = dir.path().display();
-        let proxy = format!(
-            "proxy_pass http://{gateway}; proxy_http_version 1.1; proxy_set_header Connection \"\";\n\
-             proxy_set_header Host $host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
-             proxy_cache edge; proxy_cache_revalidate on;\n\
-             add_header X-Cache-Status $upstream_cache_status always;"
-        );
-        let config = format!(
-            "daemon off; master_process off; worker_processes 1; pid {path}/nginx.pid; error_log {path}/error.log warn;\n\
-             events {{ worker_connections 256; }}\n\
-             http {{\n\
-               access_log off;\n\
-               client_body_temp_path {path}/body; proxy_temp_path {path}/proxy; fastcgi_temp_path {path}/fastcgi;\n\
-               uwsgi_temp_path {path}/uwsgi; scgi_temp_path {path}/scgi;\n\
-               proxy_cache_path {path}/cache levels=1:2 keys_zone=edge:1m max_size=64m inactive=10m use_temp_path=off;\n\
-               server {{\n\
-                 listen {address};\n\
-                 location / {{ {proxy} }}\n\
-                 # The same files with a one-second lifetime, to see nginx revalidate them.\n\
-                 location /short/ {{ rewrite ^/short(/.*)$ $1 break; {proxy}\n\
-                   proxy_ignore_headers Cache-Control Expires; proxy_cache_valid 200 1s; }}\n\
-               }}\n\
-             }}\n"
-        );
-        std::fs::write(dir.path().join("nginx.conf"), config).unwrap();
-        let child = Command::new(NGINX)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(dir.path().join("nginx.conf"))
-            .arg("-e")
-            .arg(dir.path().join("error.log"))
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("cannot start nginx");
-        let mut nginx = Nginx { child, address, _dir: dir };
-        let started = Instant::now();
-        while std::net::TcpStream::connect(address).is_err() {
-            if let Ok(Some(status)) = nginx.child.try_wait() {
-                let log = std::fs::read_to_string(nginx._dir.path().join("error.log")).unwrap_or_default();
-                panic!("nginx exited with {status}: {log}");
-            }
-            assert!(started.elapsed() < Duration::from_secs(20), "nginx does not listen on {address}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        nginx
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// nginx in front of a gateway on the shared stack's bots that trusts loopback's 127.0.0.1
 /// (nginx) as its proxy and lets each client send 2 chat messages a minute.

@@ -196,3 +196,131 @@ async fn health_and_demo_pages_answer() {
     assert!(demo.header("content-security-policy").is_some_and(|csp| csp.contains("style-src 'self'")));
     assert!(String::from_utf8_lossy(&demo.body).contains(r#"data-bot="brightwater""#));
 }
+
+/// The config carries every sentence in one language: the snippet's `data-locale` (`locale`) before
+/// the page's `lang`, English when neither is usable, and the direction for right-to-left ones.
+#[tokio::test]
+async fn the_config_speaks_the_language_the_page_asks_for() {
+    let origin = stack().allowed_origin();
+    for (query, language, dir, send) in [
+        ("", "en", "ltr", "Send"),
+        ("?lang=fr", "fr", "ltr", "Envoyer"),
+        ("?locale=de-CH&lang=fr", "de", "ltr", "Senden"),
+        ("?locale=&lang=es-MX", "es", "ltr", "Enviar"),
+        ("?locale=%3Cb%3E&lang=ar", "ar", "rtl", "Send"),
+        ("?locale=ja", "ja", "ltr", "Send"),
+    ] {
+        let reply = get(&format!("/v1/bots/brightwater/config{query}"), &[("origin", &origin)]).await;
+        assert_eq!(reply.status, 200, "{query}: {:?}", reply.body);
+        let config = reply.json();
+        assert_eq!(
+            (config["language"].as_str(), config["dir"].as_str(), config["strings"]["send"].as_str()),
+            (Some(language), Some(dir), Some(send)),
+            "{query}: {config}"
+        );
+        assert_eq!(config["strings"].as_object().map(|strings| strings.len()), Some(37), "{query}");
+    }
+}
+
+/// The frame page of the no-wasm fallback: only the bot's allowed origins may embed it.
+#[tokio::test]
+async fn the_widget_frame_may_be_embedded_only_by_the_bots_origins() {
+    let version = env!("CARGO_PKG_VERSION");
+    let page = get(&format!("/widget/{version}/frame.html?bot=brightwater&locale=fr&lang=%22%3E"), &[]).await;
+    assert_eq!(page.status, 200, "{:?}", page.body);
+    let csp = page.header("content-security-policy").unwrap_or_default().to_owned();
+    assert!(csp.ends_with(&format!("frame-ancestors {}", stack().allowed_origin())), "{csp}");
+    assert!(csp.contains("'wasm-unsafe-eval'") && csp.contains("connect-src 'self'"), "{csp}");
+    let html = String::from_utf8_lossy(&page.body).into_owned();
+    assert!(html.contains(r#"<html lang="">"#), "a lang that is no language tag stays out: {html}");
+    assert!(html.contains(r#"data-bot="brightwater" data-locale="fr""#), "{html}");
+    for (path, status, code) in [
+        (format!("/widget/{version}/frame.html?bot=nobody"), 404, "bot_not_found"),
+        (format!("/widget/{version}/frame.html"), 400, "invalid_request"),
+        ("/widget/9.9.9/frame.html?bot=brightwater".to_owned(), 404, "widget_version_not_found"),
+    ] {
+        let reply = get(&path, &[]).await;
+        assert_eq!((reply.status, reply.error_code()), (status, code.to_owned()), "{path}");
+    }
+}
+
+/// Property tests of the request path, through the gateway's router without a socket.
+mod request_path {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::OnceLock;
+
+    use bytes::Bytes;
+    use docent_gateway::http::{AppState, handle};
+    use http_body_util::{BodyExt, Full};
+    use hyper::Request;
+    use proptest::prelude::*;
+
+    fn state() -> &'static AppState {
+        static STATE: OnceLock<AppState> = OnceLock::new();
+        STATE.get_or_init(crate::limits::app_state)
+    }
+
+    /// Path segments the router knows, mixed with arbitrary ones.
+    fn segment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "v1",
+                "bots",
+                "brightwater",
+                "handbook",
+                "messages",
+                "config",
+                "sessions",
+                "events",
+                "admin",
+                "widget",
+                "latest",
+                "0.1.0",
+                "bundle.js",
+                "demo",
+                "healthz",
+                "..",
+                "%2e%2e",
+                "",
+            ])
+            .prop_map(str::to_owned),
+            "[A-Za-z0-9._~%-]{0,16}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        /// Any method, path, `Origin` and body gets a response that is not a server error,
+        /// and every API refusal is the JSON error form with a code.
+        #[test]
+        fn any_request_gets_an_answer_and_api_errors_are_json(
+            method in prop::sample::select(vec!["GET", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "HEAD"]),
+            segments in prop::collection::vec(segment(), 0..5),
+            origin in prop::option::of("(https?://[a-z0-9.]{1,12}(:[0-9]{1,5})?|null|[ -~]{0,20})"),
+            body in prop::collection::vec(any::<u8>(), 0..64),
+            client in any::<u32>(),
+        ) {
+            let path = format!("/{}", segments.join("/"));
+            let mut request = Request::builder().method(method).uri(&path).header("content-type", "application/json");
+            if let Some(origin) = &origin {
+                request = request.header("origin", origin.as_str());
+            }
+            let request = request.body(Full::new(Bytes::from(body))).unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let (status, api, bytes) = runtime.block_on(async {
+                let response = handle(state(), request, IpAddr::V4(Ipv4Addr::from(client))).await;
+                let status = response.status();
+                let json = response.headers().get("content-type").is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+                (status, json, response.into_body().collect().await.unwrap().to_bytes())
+            });
+            prop_assert!(!status.is_server_error(), "{method} {path}: {status}");
+            if path.starts_with("/v1/") && status.is_client_error() && method != "HEAD" {
+                prop_assert!(api, "{method} {path}: {status} is not JSON");
+                let error: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                prop_assert!(error["error"]["code"].as_str().is_some_and(|code| !code.is_empty()), "{error}");
+                prop_assert!(error["error"]["message"].as_str().is_some(), "{error}");
+            }
+        }
+    }
+}

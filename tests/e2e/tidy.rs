@@ -84,6 +84,7 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         "/healthz",
         "/readyz",
         "/widget/{version}/{file}",
+        "/widget/{version}/frame.html",
         "/demo/{bot}",
         "/v1/bots/{bot}/config",
         "/v1/bots/{bot}/messages",
@@ -103,6 +104,7 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         "/v1/admin/bots/{bot}/tokens/{name}",
         "/v1/admin/bots/{bot}/plan",
         "/v1/admin/bots/{bot}/integration",
+        "/v1/admin/metrics",
     ];
     assert_eq!(documented, served, "docs/openapi.yaml paths");
     for path in documented {

@@ -22,12 +22,12 @@ use crate::limits::gateway_with;
 /// How long the test waits for a reload; the gateway polls the files every 2 s.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-struct TestCa {
-    issuer: CertifiedIssuer<'static, KeyPair>,
+pub(crate) struct TestCa {
+    pub(crate) issuer: CertifiedIssuer<'static, KeyPair>,
 }
 
 impl TestCa {
-    fn new() -> TestCa {
+    pub(crate) fn new() -> TestCa {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.distinguished_name.push(rcgen::DnType::CommonName, "Docent test CA");
@@ -37,8 +37,22 @@ impl TestCa {
     /// A new certificate and key for `localhost`, written to `dir` as cert.pem and key.pem
     /// with the given modification time. Returns the certificate.
     fn issue(&self, dir: &Path, modified: SystemTime) -> CertificateDer<'static> {
+        self.issue_until(dir, modified, None)
+    }
+
+    /// [`TestCa::issue`], valid until the end of `not_after` (year, month, day) when given.
+    pub(crate) fn issue_until(
+        &self,
+        dir: &Path,
+        modified: SystemTime,
+        not_after: Option<(i32, u8, u8)>,
+    ) -> CertificateDer<'static> {
         let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&key, &self.issuer).unwrap();
+        let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        if let Some((year, month, day)) = not_after {
+            params.not_after = rcgen::date_time_ymd(year, month, day);
+        }
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
         for (name, pem) in [("cert.pem", cert.pem()), ("key.pem", key.serialize_pem())] {
             let path = dir.join(name);
             std::fs::write(&path, pem).unwrap();

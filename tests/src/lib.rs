@@ -6,7 +6,9 @@
 //! data directory exactly as `docent deploy` does, and copies of the public bot
 //! (the [`LAB_BOTS`]) give tests that change a bot's state one of their own.
 
+pub mod alerting;
 pub mod http;
+pub mod nginx;
 pub mod pages;
 pub mod postgres;
 pub mod webdriver;

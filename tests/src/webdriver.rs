@@ -180,6 +180,16 @@ impl Browser {
         }
     }
 
+    /// Makes the document of the `<iframe>` `frame` the context of the commands that follow.
+    pub async fn enter_frame(&self, frame: &Element) -> anyhow::Result<()> {
+        self.session_command(Method::POST, "/frame", json!({"id": {ELEMENT_KEY: frame.0}})).await.map(drop)
+    }
+
+    /// Makes the top-level document the context of the commands that follow.
+    pub async fn leave_frames(&self) -> anyhow::Result<()> {
+        self.session_command(Method::POST, "/frame", json!({"id": null})).await.map(drop)
+    }
+
     pub async fn click(&self, element: &Element) -> anyhow::Result<()> {
         self.session_command(Method::POST, &format!("/element/{}/click", element.0), json!({})).await.map(drop)
     }

@@ -47,16 +47,14 @@ impl Api {
         }
     }
 
-    /// `GET v1/bots/{bot}/config`, or its answer when `prefetched` is the promise of a
-    /// `fetch` of it that bundle.js started while the wasm was loading.
-    pub(crate) async fn config(&self, prefetched: JsValue) -> Result<JsValue, Failure> {
-        match prefetched.dyn_into::<js_sys::Promise>() {
-            Ok(promise) => {
-                let response = promise.await.map_err(|_| Failure::Network)?;
-                read_json(response.dyn_into::<Response>().map_err(|_| Failure::Network)?).await
-            }
-            Err(_) => fetch_json(&self.endpoint("config"), None, None).await,
-        }
+    /// The answer to `GET v1/bots/{bot}/config?locale=…&lang=…`, whose `fetch` promise `fetcher()`
+    /// returns: bundle.js builds that URL, from the snippet and the page, and starts it early.
+    pub(crate) async fn config(&self, fetcher: JsValue) -> Result<JsValue, Failure> {
+        let fetcher: js_sys::Function = fetcher.dyn_into().map_err(|_| Failure::Network)?;
+        let promise: js_sys::Promise =
+            fetcher.call0(&JsValue::NULL).and_then(JsValue::dyn_into).map_err(|_| Failure::Network)?;
+        let response = promise.await.map_err(|_| Failure::Network)?;
+        read_json(response.dyn_into::<Response>().map_err(|_| Failure::Network)?).await
     }
 
     /// Whether `GET healthz` succeeds, i.e. the gateway itself is reachable from this page.

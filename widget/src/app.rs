@@ -45,15 +45,9 @@ pub(crate) struct Widget {
 }
 
 /// Starts the widget of `bot` from the gateway at `gateway`, unless it is already on the page.
-/// `config` is bundle.js's `fetch` of the bot's configuration, started while the wasm loaded, or undefined.
-/// `locale` is the snippet's `data-locale`, or empty.
-pub(crate) async fn start(
-    bot: String,
-    gateway: String,
-    emit: Function,
-    config: JsValue,
-    locale: String,
-) -> Result<(), JsValue> {
+/// `config()` returns bundle.js's `fetch` of the bot's configuration for this page's language,
+/// started while the wasm loaded when it could be.
+pub(crate) async fn start(bot: String, gateway: String, emit: Function, config: JsValue) -> Result<(), JsValue> {
     if bot.is_empty() {
         dom::console_error("docent: boot() needs a bot id");
         return Ok(());
@@ -97,7 +91,7 @@ pub(crate) async fn start(
         );
     }
     let body = dom::body(&doc).await?;
-    let widget = Rc::new(Widget::build(&doc, bot, api, config, emit, &locale)?);
+    let widget = Rc::new(Widget::build(&doc, bot, api, config, emit)?);
     widget.listen();
     widget.restore()?;
     WIDGETS.with_borrow_mut(|widgets| widgets.push(Rc::clone(&widget)));
@@ -138,23 +132,12 @@ impl Widget {
         api: Api,
         config: Result<JsValue, Text>,
         emit: Function,
-        locale: &str,
     ) -> Result<Widget, JsValue> {
         let appearance = config.as_ref().map(|config| field(config, "appearance")).unwrap_or(JsValue::UNDEFINED);
         let title = config.as_ref().map(|config| string(config, "name")).unwrap_or_default();
         let label = string(&appearance, "launcher_label");
         let theme = string(&appearance, "theme");
-        // The snippet's `data-locale`, else the bot's `locale`, else the page's `lang`.
-        let mut locale = locale.to_owned();
-        for fallback in [
-            string(&appearance, "locale"),
-            doc.document_element().map(|root| root.get_attribute("lang").unwrap_or_default()).unwrap_or_default(),
-        ] {
-            if locale.is_empty() {
-                locale = fallback;
-            }
-        }
-        let strings = Rc::new(Strings::new(&locale, &field(&appearance, "strings")));
+        let strings = Rc::new(Strings::new(config.as_ref().ok()));
         let assistant = strings.get(Text::Assistant);
         let launcher = strings.get(Text::Launcher);
         let look = Look {

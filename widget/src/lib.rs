@@ -25,16 +25,15 @@ static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
 use wasm_bindgen::prelude::wasm_bindgen;
 
 /// Starts the widget of `bot`, whose gateway lives at `gateway` (an absolute URL);
-/// `emit(event, bot, detail)` reaches the page's `Docent.on` handlers, and `config` is the
-/// promise of the `fetch` of the bot's configuration that bundle.js started (or undefined), and
-/// `locale` the snippet's `data-locale` (or empty).
+/// `emit(event, bot, detail)` reaches the page's `Docent.on` handlers, and `config()` returns the
+/// promise of bundle.js's `fetch` of the bot's configuration in the page's language.
 ///
 /// Returns at once and never throws: the work goes on asynchronously, and every
 /// failure ends up on the console as a `docent: …` error.
 #[wasm_bindgen]
-pub fn boot(bot: String, gateway: String, emit: js_sys::Function, config: JsValue, locale: String) {
+pub fn boot(bot: String, gateway: String, emit: js_sys::Function, config: JsValue) {
     js_sys::futures::spawn_local(async move {
-        if let Err(err) = app::start(bot, gateway, emit, config, locale).await {
+        if let Err(err) = app::start(bot, gateway, emit, config).await {
             dom::console_error_with("docent: the widget could not start:", &err);
         }
     });

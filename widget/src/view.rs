@@ -50,7 +50,7 @@ impl Frame {
                 ("data-position", if look.left { "left" } else { "right" }),
                 ("data-theme", look.theme),
                 ("lang", &strings.language),
-                ("dir", if strings.rtl() { "rtl" } else { "ltr" }),
+                ("dir", &strings.dir),
             ],
         );
         style::set_accent(&root, look.accent)?;

@@ -17,8 +17,17 @@ pub(crate) const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// The stem wasm-bindgen names its outputs after: `{STEM}.js` and `{STEM}_bg.wasm`.
 const STEM: &str = "docent_widget";
 
+/// The terser release, installed from npm, that minifies bundle.js and frames.js.
+const NPM_TERSER: &str = "terser@5.51.4";
+
 /// The wasm file's name in the dist directory; `bundle.js` fetches it by this name.
 const WASM_FILE: &str = "docent_widget_bg.wasm";
+
+/// The script bundle.js adds to pages whose CSP forbids WebAssembly: the chat in frames of the gateway.
+const FRAMES_JS: &str = include_str!("frames.js");
+
+/// Its name in the dist directory, next to bundle.js.
+const FRAMES_FILE: &str = "frames.js";
 
 /// `bundle.js` up to the generated glue. It runs inside an arrow function so that
 /// nothing it declares, the glue included, becomes a global of the host page; its one
@@ -55,43 +64,69 @@ const emit = (event, bot, detail) => {
     try { handler(detail, bot); } catch (err) { console.error("docent: a Docent.on(\"" + event + "\") handler failed:", err); }
   }
 };
+// window.Docent, whose commands `run(bot, action, argument)` carries out; `mount` starts the snippets' bots.
+const define = (run, mount) => {
+  const api = (bot) => {
+    const command = (action) => (argument) => run(bot, action, argument);
+    return Object.freeze({
+      open: command("open"), close: command("close"), toggle: command("toggle"), reset: command("reset"),
+      destroy: command("destroy"), identify: command("identify"), goal: command("goal"), end: command("end"),
+      on: (event, handler) => {
+        (handlers[event] = handlers[event] || []).push((detail, from) => (!bot || from === bot) && handler(detail, from));
+      },
+    });
+  };
+  window.Docent = Object.freeze({ ...api(""), mount, bot: api });
+  mount().catch((err) => console.error("docent: the widget could not be loaded:", err));
+};
+const snippets = () => [...document.querySelectorAll("script[data-bot]")].filter((tag) => /\/bundle\.js([?#]|$)/.test(tag.src));
+// The snippet's data-locale and the page's lang, for the gateway to pick the widget's language.
+const language = (tag) => "locale=" + encodeURIComponent(tag.getAttribute("data-locale") || "") + "&lang=" + encodeURIComponent(document.documentElement.lang);
+let wasm = true;
+try { new WebAssembly.Module(Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0)); } catch (err) { wasm = false; }
+if (!wasm && script.hasAttribute("data-frame")) {
+  console.error("docent: this browser cannot run WebAssembly, so the chat cannot be shown");
+  return;
+}
+if (!wasm) {
+  // The page's CSP forbids compiling wasm: frames.js puts each bot in a frame from the gateway.
+  // Only such pages download it; it gets this script's helpers through its <script> element.
+  if (!document.querySelector("script[data-docent-frames]")) {
+    const frames = document.createElement("script");
+    frames.src = new URL("frames.js", script.src).href;
+    frames.setAttribute("data-docent-frames", "");
+    frames.docent = { script, emit, define, snippets, language };
+    document.head.append(frames);
+  }
+  return;
+}
 const ready = wasm_bindgen({ module_or_path: wasmUrl });
 // Each bot's config is fetched while the wasm loads, and handed over once.
 const configs = new Map();
+const fetchConfig = (tag) => {
+  const config = fetch(new URL("../../", tag.src).href + "v1/bots/" + encodeURIComponent(tag.getAttribute("data-bot")) + "/config?" + language(tag), { credentials: "omit" });
+  // The widget reads a failure once it has loaded: no "unhandled rejection" meanwhile.
+  config.catch(() => {});
+  return config;
+};
+for (const tag of snippets()) {
+  configs.has(tag.getAttribute("data-bot")) || configs.set(tag.getAttribute("data-bot"), fetchConfig(tag));
+}
 // Starts the bots of every snippet on the page, and puts back widgets a new <body> dropped.
-const mount = () => {
-  const snippets = [...document.querySelectorAll("script[data-bot]")].filter((tag) => /\/bundle\.js([?#]|$)/.test(tag.src));
-  for (const tag of snippets) {
+const mount = () => ready.then(() => {
+  for (const tag of snippets()) {
     const bot = tag.getAttribute("data-bot");
-    const gateway = new URL("../../", tag.src).href;
-    if (!configs.has(bot)) {
-      const config = fetch(gateway + "v1/bots/" + encodeURIComponent(bot) + "/config", { credentials: "omit" });
-      // The widget reads a failure once it has loaded: no "unhandled rejection" meanwhile.
-      config.catch(() => {});
-      configs.set(bot, config);
-    }
+    // Called once by a widget that starts: the early fetch, else a new one.
+    const config = () => {
+      const early = configs.get(bot);
+      configs.delete(bot);
+      return early || fetchConfig(tag);
+    };
+    wasm_bindgen.boot(bot, new URL("../../", tag.src).href, emit, config);
   }
-  return ready.then(() => {
-    for (const tag of snippets) {
-      const bot = tag.getAttribute("data-bot");
-      wasm_bindgen.boot(bot, new URL("../../", tag.src).href, emit, configs.get(bot), tag.getAttribute("data-locale") || "");
-      configs.set(bot, undefined);
-    }
-    wasm_bindgen.command("", "mount", undefined);
-  });
-};
-const api = (bot) => {
-  const command = (action) => (argument) => ready.then(() => wasm_bindgen.command(bot, action, argument));
-  return Object.freeze({
-    open: command("open"), close: command("close"), toggle: command("toggle"), reset: command("reset"),
-    destroy: command("destroy"), identify: command("identify"), goal: command("goal"), end: command("end"),
-    on: (event, handler) => {
-      (handlers[event] = handlers[event] || []).push((detail, from) => (!bot || from === bot) && handler(detail, from));
-    },
-  });
-};
-window.Docent = Object.freeze({ ...api(""), mount, bot: api });
-mount().catch((err) => console.error("docent: the widget could not be loaded:", err));
+  wasm_bindgen.command("", "mount", undefined);
+});
+define((bot, action, argument) => ready.then(() => wasm_bindgen.command(bot, action, argument)), mount);
 })();
 "#;
 
@@ -130,11 +165,12 @@ pub(crate) fn build_widget(root: &Path) -> Result<WidgetDist> {
     let (short_wasm, glue) = shorten_imports(&optimized, &glue).context("shortening the wasm's import names")?;
     fs::write(&wasm, short_wasm).with_context(|| format!("writing {}", wasm.display()))?;
     let bundle_js = dir.join("bundle.js");
-    let loader = [LOADER_HEAD, &glue, LOADER_TAIL].concat();
-    // The first line is the banner; the rest ships without indentation and comment lines.
-    let (banner, code) = loader.split_once('\n').unwrap_or(("", &loader));
-    let loader = [banner, "\n", &compact_js(code)].concat();
+    let loader = minify_js(&[LOADER_HEAD, &glue, LOADER_TAIL].concat(), &staging)?;
     fs::write(&bundle_js, loader).with_context(|| format!("writing {}", bundle_js.display()))?;
+    let frames_js = dir.join(FRAMES_FILE);
+    fs::write(&frames_js, minify_js(FRAMES_JS, &staging)?)
+        .with_context(|| format!("writing {}", frames_js.display()))?;
+    gzip_copy(&frames_js)?;
 
     let mut raw_bytes = 0;
     let mut gzip_bytes = 0;
@@ -305,25 +341,62 @@ fn find_wasm_opt() -> Result<PathBuf> {
     if wasm_opt_version(&system).is_some_and(|number| number >= MIN_WASM_OPT) {
         return Ok(system);
     }
-    let prefix = cache_dir()?.join("binaryen");
-    let cached = prefix.join("node_modules/binaryen/bin/wasm-opt");
-    if !cached.is_file() {
-        println!("widget: installing wasm-opt: npm install {NPM_BINARYEN} --prefix {}", prefix.display());
-        fs::create_dir_all(&prefix).with_context(|| format!("creating {}", prefix.display()))?;
-        let status = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", NPM_BINARYEN, "--prefix"])
-            .arg(&prefix)
-            .stdout(Stdio::null())
-            .status()
-            .context("running npm (node and npm are needed for wasm-opt)")?;
-        if !status.success() {
-            bail!("npm install {NPM_BINARYEN} failed ({status})");
-        }
-    }
+    let cached = npm_tool(NPM_BINARYEN, "binaryen", "node_modules/binaryen/bin/wasm-opt")?;
     match wasm_opt_version(&cached) {
         Some(number) if number >= MIN_WASM_OPT => Ok(cached),
         _ => bail!("{} does not report binaryen {MIN_WASM_OPT} or newer", cached.display()),
     }
+}
+
+/// The program at `program` (relative to its prefix) of the npm `package`, installed into
+/// `folder` of Docent's cache when missing.
+fn npm_tool(package: &str, folder: &str, program: &str) -> Result<PathBuf> {
+    let prefix = cache_dir()?.join(folder);
+    let cached = prefix.join(program);
+    if !cached.is_file() {
+        println!("widget: installing {package}: npm install {package} --prefix {}", prefix.display());
+        fs::create_dir_all(&prefix).with_context(|| format!("creating {}", prefix.display()))?;
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", package, "--prefix"])
+            .arg(&prefix)
+            .stdout(Stdio::null())
+            .status()
+            .with_context(|| format!("running npm (node and npm are needed for {package})"))?;
+        if !status.success() {
+            bail!("npm install {package} failed ({status})");
+        }
+    }
+    Ok(cached)
+}
+
+/// `js` minified by terser (compressed, names mangled, the `/*!` banner kept), through files in
+/// `staging`; without node and npm, only without its indentation and comment lines, saying so.
+fn minify_js(js: &str, staging: &Path) -> Result<String> {
+    let terser = match npm_tool(NPM_TERSER, "terser", "node_modules/.bin/terser") {
+        Ok(terser) => terser,
+        Err(reason) => {
+            println!("widget: {reason:#}; shipping the scripts without terser");
+            let (banner, code) = js.split_once('\n').unwrap_or(("", js));
+            return Ok([banner, "\n", &compact_js(code)].concat());
+        }
+    };
+    let (input, output) = (staging.join("script.js"), staging.join("script.min.js"));
+    fs::write(&input, js).with_context(|| format!("writing {}", input.display()))?;
+    let result = Command::new(&terser)
+        .arg(&input)
+        .args(["--compress", "--mangle", "--comments", "/^!/", "--output"])
+        .arg(&output)
+        .output()
+        .context("running terser")?;
+    if !result.status.success() {
+        bail!(
+            "terser {} failed ({}): {}",
+            input.display(),
+            result.status,
+            String::from_utf8_lossy(&result.stderr).trim()
+        );
+    }
+    fs::read_to_string(&output).with_context(|| format!("reading {}", output.display()))
 }
 
 /// The binaryen release of the `wasm-opt` at `program`, if it runs.

@@ -1,7 +1,9 @@
 //! `cargo xtask bench gateway`: the gateway at the edge, against release builds, in one run:
 //! 1. HTTP answers at 1, 16 and 64 connections (wrk), beside in-process answering;
 //! 2. bundle.js over TLS, beside nginx serving the same file over TLS;
-//! 3. a restart onto a new process under 64 connections: failed requests.
+//! 3. a restart onto a new process under 64 connections: failed requests;
+//! 4. chat during a flood of wrong staff passwords from 400 connections, each request from an
+//!    address of its own behind a trusted proxy: chat p99 against its baseline, peak memory.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -29,13 +31,15 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&work)?;
     let bench = Bench { root, docent: &docent, work: &work, widget_dir: &widget.dir };
-    run_command(
-        Command::new(&docent)
-            .args(["deploy", "brightwater", "--bots"])
-            .arg(root.join("demo/bots"))
-            .arg("--data")
-            .arg(work.join("data")),
-    )?;
+    for bot in ["brightwater", "handbook"] {
+        run_command(
+            Command::new(&docent)
+                .args(["deploy", bot, "--bots"])
+                .arg(root.join("demo/bots"))
+                .arg("--data")
+                .arg(work.join("data")),
+        )?;
+    }
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     let mut answers = Vec::new();
@@ -52,6 +56,7 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
     }
     let tls = bench.tls_comparison()?;
     let restart = bench.restart_under_load()?;
+    let flood = bench.chat_during_a_sign_in_flood()?;
 
     println!();
     println!("== HTTP answers (wrk, {LOAD_SECONDS} s each) against in-process answering ==");
@@ -79,8 +84,41 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
     );
     println!("== restart onto a new process under 64 connections ==");
     println!("{} requests, {} failed", restart.requests, restart.failed);
+    println!("== chat (16 connections) during a sign-in flood (400 connections, {FLOOD_SECONDS} s) ==");
+    println!(
+        "chat p99 {} alone, {} during the flood: {:.2}x; {} chat requests failed; {} sign-in attempts \
+         (401 or 429), {} other; gateway peak memory {} MiB",
+        flood.baseline.p99,
+        flood.during.p99,
+        seconds(&flood.during.p99)? / seconds(&flood.baseline.p99)?,
+        flood.during.failed,
+        flood.attempts.requests,
+        flood.attempts_other,
+        flood.peak_kib / 1024
+    );
     Ok(())
 }
+
+/// How long the sign-in flood lasts; chat is measured within it.
+const FLOOD_SECONDS: u32 = 14;
+
+/// A wrk script: wrong passwords for the internal `handbook` bot, each request from a random
+/// address of 10.0.0.0/8 in `X-Forwarded-For`, which the gateway trusts from loopback.
+const FLOOD_SCRIPT: &str = r#"
+wrk.method = "POST"
+wrk.body = '{"password":"a wrong guess"}'
+request = function()
+  local address = "10." .. math.random(0, 255) .. "." .. math.random(0, 255) .. "." .. math.random(1, 254)
+  return wrk.format(nil, nil, { ["Content-Type"] = "application/json", ["X-Forwarded-For"] = address })
+end
+local other = 0
+response = function(status)
+  if status ~= 401 and status ~= 429 then other = other + 1 end
+end
+done = function()
+  io.write("other statuses: " .. other .. "\n")
+end
+"#;
 
 struct Bench<'a> {
     root: &'a Path,
@@ -176,6 +214,38 @@ impl Bench<'_> {
         Ok((docent, nginx))
     }
 
+    /// Chat p99 at 16 connections alone, then while 400 connections post wrong staff passwords
+    /// from as many addresses (behind a trusted proxy, so the brake lets each through to the
+    /// argon2 bound), and the gateway's peak resident memory.
+    fn chat_during_a_sign_in_flood(&self) -> anyhow::Result<FloodReport> {
+        let address = free_address()?;
+        let gateway =
+            self.serve(&address, &["--trusted-proxies", "127.0.0.1/32", "--max-connections-per-client", "0"])?;
+        let chat_script = self.work.join("post.lua");
+        let chat_url = format!("http://{address}/v1/bots/brightwater/messages");
+        let baseline = wrk(16, LOAD_SECONDS, Some(&chat_script), &chat_url)?;
+        let flood_script = self.work.join("flood.lua");
+        std::fs::write(&flood_script, FLOOD_SCRIPT)?;
+        let flood_url = format!("http://{address}/v1/bots/handbook/sessions");
+        let flood = std::thread::spawn(move || wrk_output(400, FLOOD_SECONDS, Some(&flood_script), &flood_url));
+        std::thread::sleep(Duration::from_secs(2));
+        let during = wrk(16, LOAD_SECONDS, Some(&chat_script), &chat_url)?;
+        let flood_text = flood.join().map_err(|_| anyhow::anyhow!("the flood's wrk thread panicked"))??;
+        let attempts = parse_wrk(&flood_text).with_context(|| format!("cannot read wrk's report: {flood_text}"))?;
+        let attempts_other = flood_text
+            .lines()
+            .find_map(|line| line.strip_prefix("other statuses: "))
+            .and_then(|count| count.trim().parse().ok())
+            .context("the flood script printed no count")?;
+        let status = std::fs::read_to_string(format!("/proc/{}/status", gateway.child.id()))?;
+        let peak_kib = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|kib| kib.split_whitespace().next()?.parse().ok())
+            .context("no VmHWM in the gateway's status")?;
+        Ok(FloodReport { baseline, during, attempts, attempts_other, peak_kib })
+    }
+
     /// wrk with 64 connections on `/healthz`; meanwhile a second gateway binds the same port
     /// and the first gets SIGTERM.
     fn restart_under_load(&self) -> anyhow::Result<RestartReport> {
@@ -204,6 +274,15 @@ impl Bench<'_> {
     }
 }
 
+struct FloodReport {
+    baseline: WrkReport,
+    during: WrkReport,
+    attempts: WrkReport,
+    /// Sign-in answers other than 401 (wrong) and 429 (braked or every argon2 permit taken).
+    attempts_other: u64,
+    peak_kib: u64,
+}
+
 struct RestartReport {
     requests: u64,
     failed: u64,
@@ -220,6 +299,12 @@ struct WrkReport {
 }
 
 fn wrk(connections: u32, seconds: u32, script: Option<&Path>, url: &str) -> anyhow::Result<WrkReport> {
+    let text = wrk_output(connections, seconds, script, url)?;
+    parse_wrk(&text).with_context(|| format!("cannot read wrk's report: {text}"))
+}
+
+/// wrk's whole report (what its script printed included).
+fn wrk_output(connections: u32, seconds: u32, script: Option<&Path>, url: &str) -> anyhow::Result<String> {
     let mut command = Command::new("wrk");
     command.args([
         format!("-t{}", connections.min(2)),
@@ -235,7 +320,22 @@ fn wrk(connections: u32, seconds: u32, script: Option<&Path>, url: &str) -> anyh
     if !output.status.success() {
         bail!("wrk failed: {text}{}", String::from_utf8_lossy(&output.stderr));
     }
-    parse_wrk(&text).with_context(|| format!("cannot read wrk's report: {text}"))
+    Ok(text)
+}
+
+/// A wrk latency (`612.00us`, `7.60ms`, `1.20s`) in seconds.
+fn seconds(latency: &str) -> anyhow::Result<f64> {
+    let split = latency.find(|c: char| c.is_ascii_alphabetic()).context("a latency with a unit")?;
+    let (number, unit) = latency.split_at(split);
+    let number: f64 = number.parse().with_context(|| format!("cannot read the latency {latency:?}"))?;
+    let scale = match unit {
+        "us" => 1e-6,
+        "ms" => 1e-3,
+        "s" => 1.0,
+        "m" => 60.0,
+        _ => bail!("unknown latency unit in {latency:?}"),
+    };
+    Ok(number * scale)
 }
 
 fn parse_wrk(text: &str) -> Option<WrkReport> {
@@ -297,5 +397,14 @@ mod tests {
         assert_eq!((parsed.p50.as_str(), parsed.p99.as_str()), ("1.65ms", "7.60ms"));
         assert!((parsed.requests_per_second - 8699.12).abs() < 1e-6);
         assert!(parse_wrk("wrk: connection refused").is_none());
+    }
+
+    #[test]
+    fn reads_wrk_latencies() {
+        for (latency, expected) in [("612.00us", 612e-6), ("7.60ms", 7.6e-3), ("1.20s", 1.2), ("2.00m", 120.0)] {
+            assert!((seconds(latency).unwrap() - expected).abs() < 1e-12, "{latency}");
+        }
+        assert!(seconds("7.60").is_err());
+        assert!(seconds("7.60h").is_err());
     }
 }

@@ -209,7 +209,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     run(cargo(root).args(["fmt", "--all", "--check"]))?;
     ensure_packages(
-        "the browser, CDN and PostgreSQL tests",
+        "the browser, CDN, PostgreSQL and alert tests",
         &[
             ("chromium", "/usr/bin/chromium"),
             ("chromium-driver", "/usr/bin/chromedriver"),
@@ -217,6 +217,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
             // The server's binaries live in a folder per major version; the package's own
             // documentation folder is there whatever the version.
             ("postgresql", "/usr/share/doc/postgresql"),
+            ("python3-aiosmtpd", "/usr/lib/python3/dist-packages/aiosmtpd"),
         ],
     )?;
     let widget = dist::build_widget(root)?;

@@ -176,8 +176,15 @@ impl Bars {
     }
 }
 
-pub(crate) fn deploy(env: &Env, bot: &str, at: Option<&str>, json: bool) -> anyhow::Result<()> {
-    let lifecycle = env.open()?;
+/// A hotfix deploy's watch.
+pub(crate) struct Hotfix {
+    pub(crate) window: std::time::Duration,
+    pub(crate) every: std::time::Duration,
+}
+
+/// Exit code 0, or 10 when a hotfix's watch saw a breach.
+pub(crate) fn deploy(env: &Env, bot: &str, at: Option<&str>, json: bool, hotfix: Option<Hotfix>) -> anyhow::Result<u8> {
+    let lifecycle = std::sync::Arc::new(env.open()?);
     if let Some(at) = at {
         let at = when::parse(at, when::now()).map_err(|err| anyhow::anyhow!("--at {err}"))?;
         let scheduled = lifecycle.schedule_deploy(bot, at, &env.actor())?;
@@ -189,25 +196,46 @@ pub(crate) fn deploy(env: &Env, bot: &str, at: Option<&str>, json: bool) -> anyh
         for warning in scheduled.warnings {
             println!("warning: {warning}");
         }
-        return Ok(());
+        return Ok(0);
     }
     let mut bars = Bars::new();
-    let result = lifecycle.deploy(bot, &env.actor(), &mut |event| {
+    let since = when::now();
+    let mut on_event = |event: DeployEvent| {
         if !json {
             bars.on(&event);
         }
-    });
+    };
+    let result = match hotfix {
+        Some(_) => lifecycle.deploy_hotfix(bot, &env.actor(), &mut on_event),
+        None => lifecycle.deploy(bot, &env.actor(), &mut on_event),
+    };
     bars.clear();
     let report = result?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(());
+    } else {
+        let tests = if hotfix.is_some() { "critical tests" } else { "tests" };
+        println!(
+            "\nDeploy completed: {bot} generation {} is live ({:?} update, {} {tests} passed, {} ms).",
+            report.generation, report.kind, report.tests_passed, report.millis
+        );
+        print_integration(&report.integration);
     }
-    println!(
-        "\nDeploy completed: {bot} generation {} is live ({:?} update, {} tests passed, {} ms).",
-        report.generation, report.kind, report.tests_passed, report.millis
-    );
-    let integration = &report.integration;
+    let Some(hotfix) = hotfix else { return Ok(0) };
+    let mut out = std::io::stdout().lock();
+    let summary = docent_gateway::hotfix::watch(
+        &lifecycle,
+        bot,
+        since,
+        hotfix.window,
+        hotfix.every,
+        env.fetch_private,
+        &mut out,
+    )?;
+    Ok(if summary.breaches.is_empty() { 0 } else { 10 })
+}
+
+fn print_integration(integration: &docent_lifecycle::Integration) {
     println!("\nIntegration code (paste into <head>):\n  {}", integration.snippet);
     println!("Content-Security-Policy, add:");
     for line in &integration.csp {
@@ -215,7 +243,6 @@ pub(crate) fn deploy(env: &Env, bot: &str, at: Option<&str>, json: bool) -> anyh
     }
     println!("Demo page:  {}", integration.demo_url);
     println!("Console:    {}", integration.console_url);
-    Ok(())
 }
 
 pub(crate) fn status(env: &Env, bot: Option<&str>, json: bool) -> anyhow::Result<()> {

@@ -1,11 +1,14 @@
 //! The `docent` subcommands that manage bots: arguments shared by all of them, and opening the lifecycle.
 
+pub(crate) mod alerts;
 pub(crate) mod debug;
 pub(crate) mod demo_data;
 pub(crate) mod doctor;
 pub(crate) mod kb;
 pub(crate) mod logs;
 pub(crate) mod manage;
+pub(crate) mod monitor;
+pub(crate) mod report;
 pub(crate) mod settings;
 
 use std::sync::Arc;
@@ -29,6 +32,9 @@ pub(crate) struct Env {
     /// The gateway's public base URL, for the integration code.
     #[arg(long, env = "DOCENT_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     pub(crate) public_url: String,
+    /// Let deploy notices' webhooks reach loopback and private addresses.
+    #[arg(long, env = "DOCENT_FETCH_PRIVATE")]
+    pub(crate) fetch_private: bool,
 }
 
 impl Env {
@@ -48,10 +54,13 @@ impl Env {
         Ok(options)
     }
 
+    /// The lifecycle, announcing its deploys, rollbacks and status changes (deploy notices).
     pub(crate) fn open(&self) -> anyhow::Result<Lifecycle> {
         let options = self.options()?;
         let location = options.location();
-        Lifecycle::open(options).with_context(|| format!("cannot open {location}"))
+        let lifecycle = Lifecycle::open(options).with_context(|| format!("cannot open {location}"))?;
+        docent_gateway::deploy_notices::install(&lifecycle, self.fetch_private);
+        Ok(lifecycle)
     }
 }
 

@@ -154,6 +154,8 @@ where
             Ok(json(StatusCode::OK, &visible))
         }
         (_, ["bots"]) => Ok(method_not_allowed(&method, "GET")),
+        (&Method::GET, ["metrics"]) => metrics(state, &admin).await,
+        (_, ["metrics"]) => Ok(method_not_allowed(&method, "GET")),
         (_, ["bots", bot, rest @ ..]) => {
             if !may_manage(&admin, bot) {
                 return Err(ApiError::new(ErrorCode::Forbidden, format!("this admin token may not manage \"{bot}\"")));
@@ -168,6 +170,37 @@ where
         }
         _ => Err(ApiError::not_found()),
     }
+}
+
+/// `GET /v1/admin/metrics`: the Prometheus text, for a token of every bot (it names them all).
+async fn metrics(state: &AppState, admin: &AdminToken) -> Result<HttpResponse, ApiError> {
+    if admin.scope != Scope::All {
+        return Err(ApiError::new(ErrorCode::Forbidden, "metrics cover every bot: use an admin token for all bots"));
+    }
+    let quota = blocking(&state.lifecycle, |lifecycle| {
+        let store = lifecycle.store();
+        let month = when::month(now());
+        let mut quota = Vec::new();
+        for bot in store.bots()? {
+            let limit = store.plan(&bot.id)?.and_then(|plan| plan.messages_per_month);
+            quota.push((bot.id.clone(), store.usage(&bot.id, &month)?, limit));
+        }
+        Ok(quota)
+    })
+    .await?;
+    let snapshot = crate::metrics::Snapshot {
+        live_generations: state.live.all().iter().map(|bot| (bot.id().to_owned(), bot.generation)).collect(),
+        quota,
+        queue_depth: state.recorder.queue_depth(),
+        queue_dropped: state.recorder.dropped(),
+    };
+    let text = state.metrics.render(&snapshot).map_err(|err| ApiError::internal(&err))?;
+    let mut response = hyper::Response::new(super::full_body(text));
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    Ok(response)
 }
 
 async fn bot_route<B>(

@@ -15,6 +15,7 @@ mod public_api;
 mod respond;
 mod widget_events;
 mod widget_files;
+mod widget_frame;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -59,8 +60,13 @@ pub struct AppState {
     pub client_address: ClientAddress,
     /// Events and operational records, written to the store off the request path.
     pub recorder: Recorder,
-    /// Whether the console's site check and import may fetch private and loopback addresses.
+    /// Whether the console's site check and import, and alert webhooks, may reach private and
+    /// loopback addresses.
     pub fetch_private: bool,
+    /// How often the alert rules are evaluated.
+    pub alert_interval: std::time::Duration,
+    /// Prometheus counters, served at `/v1/admin/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -75,6 +81,8 @@ impl AppState {
             console_sessions: ConsoleSessions::default(),
             client_address: ClientAddress::default(),
             fetch_private: false,
+            alert_interval: crate::alerts::DEFAULT_INTERVAL,
+            metrics: crate::metrics::Metrics::default(),
         }
     }
 }
@@ -101,6 +109,7 @@ where
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert(REQUEST_ID, value);
     }
+    state.metrics.request(crate::metrics::route_of(&path), response.status().as_u16(), started.elapsed().as_secs_f64());
     tracing::info!(
         request_id,
         %method,
@@ -133,6 +142,9 @@ where
             response
         }
         ["readyz"] if is_read(method) => readiness(state).await,
+        ["widget", version, "frame.html"] if is_read(method) => {
+            widget_frame::page(state, version, request.uri().query())
+        }
         ["widget", version, file] if is_read(method) => widget_asset(&state.assets, version, file, request.headers()),
         ["demo", bot] if is_read(method) => match state.live.get(bot) {
             Some(bot) => demo_page::render(&bot.config),

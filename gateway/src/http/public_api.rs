@@ -25,6 +25,7 @@ use crate::auth;
 use crate::error::{ApiError, truncate};
 use crate::live::ServedBot;
 use crate::recorder::Question;
+use crate::widget_text;
 use docent_lifecycle::reply::reply;
 use docent_lifecycle::when::now;
 use docent_store::{Quota, Session};
@@ -70,7 +71,7 @@ where
         Err(ApiError::new(ErrorCode::BotOffline, format!("bot \"{}\" is offline", bot.id())))
     } else {
         match (endpoint, method) {
-            ("config", _) => Ok(json(StatusCode::OK, &widget_config(&bot))),
+            ("config", _) => Ok(json(StatusCode::OK, &widget_config(&bot, request.uri().query()))),
             ("messages", _) => messages(state, &bot, request, ClientKey::of(client)).await,
             (_, Method::DELETE) => sign_out(state, &bot, request.headers()).await,
             _ => sign_in(state, &bot, request, ClientKey::of(client)).await,
@@ -94,14 +95,29 @@ fn refusal(err: &ApiError) -> HttpResponse {
     response
 }
 
-fn widget_config(bot: &ServedBot) -> WidgetConfig {
+/// The bot's configuration for a page that asked for `?locale=` (the snippet's `data-locale`) and
+/// `?lang=` (the page's `<html lang>`), with every sentence in the language they resolve to.
+fn widget_config(bot: &ServedBot, query: Option<&str>) -> WidgetConfig {
     let config = &bot.config;
+    let (mut requested, mut page) = (String::new(), String::new());
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match name.as_ref() {
+            "locale" => requested = value.into_owned(),
+            "lang" => page = value.into_owned(),
+            _ => {}
+        }
+    }
+    let appearance = &config.appearance;
+    let text = widget_text::resolve(&requested, &appearance.locale, &page, &appearance.strings);
     WidgetConfig {
         bot: config.id.clone(),
         name: config.name.clone(),
         visibility: bot.visibility(),
         greeting: config.greeting.clone(),
-        appearance: config.appearance.clone(),
+        appearance: appearance.clone(),
+        language: text.language,
+        dir: text.dir,
+        strings: text.strings,
     }
 }
 
@@ -151,7 +167,7 @@ where
     let (lifecycle, answering) = (Arc::clone(&state.lifecycle), Arc::clone(bot));
     let reply = tokio::task::spawn_blocking(move || {
         match lifecycle.consume_message(answering.id(), now()).map_err(|err| ApiError::internal(&err))? {
-            Quota::Allowed { .. } => {}
+            Quota::Allowed { .. } | Quota::Unlimited => {}
             Quota::LimitReached { limit } => {
                 return Err(ApiError::new(
                     ErrorCode::MessageLimitReached,
@@ -167,6 +183,7 @@ where
     .await
     .map_err(|err| ApiError::internal(&err))??;
     tracing::info!(bot = %bot.id(), generation = bot.generation, kind = ?reply.kind, chars, "answered");
+    state.metrics.reply(bot.id(), crate::recorder::tier_of(reply.kind).as_str());
     state.recorder.exchange(bot, &conversation_id, question, &reply, &client);
     Ok(json(StatusCode::OK, &MessageReply { conversation_id, reply }))
 }
@@ -211,7 +228,9 @@ where
                 )));
             }
             if !state.password_checks.verify(hash, password).await? {
-                tracing::warn!(bot = %id, ?client, "failed sign-in");
+                // At debug level: a flood would otherwise write a line per guess. The
+                // operational log counts refusals once a minute per bot (`Recorder::failed_request`).
+                tracing::debug!(bot = %id, ?client, "failed sign-in");
                 return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong password"));
             }
             "(password)".to_owned()

@@ -31,7 +31,7 @@ impl EventStore for SqliteStore {
     }
 
     fn hourly_rollups(&self, bot: &str, from: Timestamp, to: Timestamp) -> Result<Vec<HourlyRollup>> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut statement = conn
             .prepare_cached(
                 "SELECT hour, conversations, messages, answers, suggestions, unknowns, errors, latency_ms_sum,
@@ -67,7 +67,7 @@ impl EventStore for SqliteStore {
 
     fn conversation_stats(&self, bot: &str, from: Timestamp, to: Timestamp) -> Result<ConversationStats> {
         let demo_pattern = format!("{DEMO_PREFIX}%");
-        self.lock()
+        self.reader()
             .query_row(
                 "SELECT COUNT(*),
                         COALESCE(SUM(CASE WHEN messages = 1 THEN 1 ELSE 0 END), 0),
@@ -97,7 +97,7 @@ impl EventStore for SqliteStore {
         unresolved_only: bool,
         limit: usize,
     ) -> Result<Vec<QuestionCount>> {
-        let conn = self.lock();
+        let conn = self.reader();
         let order = if unresolved_only { "unresolved" } else { "asked" };
         let mut statement = conn
             .prepare_cached(&format!(
@@ -122,7 +122,7 @@ impl EventStore for SqliteStore {
     }
 
     fn events(&self, bot: &str, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<Event>> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut statement = conn
             .prepare_cached(
                 "SELECT bot, generation, conversation, at, kind, source, tier, latency_ms, value, detail, text, visitor
@@ -163,7 +163,7 @@ impl EventStore for SqliteStore {
             LogLevel::Warning => &["warning", "error"],
             LogLevel::Error => &["error"],
         };
-        let conn = self.lock();
+        let conn = self.reader();
         let mut statement = conn
             .prepare_cached(
                 "SELECT at, level, bot, message FROM log_records

@@ -91,6 +91,7 @@ where
             }
             ["bots", bot] => bot_page(state, &me, &admin, bot, pages::Notice::from_query(request.uri().query())).await,
             ["bots", bot, "analytics"] => monitoring::analytics(state, &me, &admin, bot, request.uri().query()).await,
+            ["bots", bot, "reports", file] => monitoring::report(state, &admin, bot, file).await,
             ["logs"] => monitoring::logs(state, &me, &admin, request.uri().query()).await,
             _ => Err(ApiError::not_found()),
         };
@@ -231,6 +232,23 @@ async fn bot_action(
             };
             blocking(lifecycle, move |lifecycle| lifecycle.set_plan(&id, Some(&plan), &actor)).await?;
             "plan-set"
+        }
+        "alerts" => {
+            let text = form.get("settings").cloned().unwrap_or_default();
+            if text.trim().is_empty() {
+                return Err(ApiError::invalid_request("paste the alert settings (TOML)"));
+            }
+            let lifecycle = Arc::clone(lifecycle);
+            tokio::task::spawn_blocking(move || crate::alerts::store_settings(&lifecycle, &id, Some(&text), &actor))
+                .await
+                .map_err(|err| ApiError::internal(&err))?
+                .map_err(|err| ApiError::invalid_request(format!("{err:#}")))?;
+            state.recorder.log(
+                LogLevel::Info,
+                Some(bot),
+                format!("console: alert settings set by admin:{}", admin.name),
+            );
+            return Ok(redirect(&format!("/admin/bots/{bot}/analytics#alerts")));
         }
         "check-site" => {
             let url = field("url").ok_or_else(|| ApiError::invalid_request("give the page's address"))?;

@@ -1,11 +1,14 @@
 //! The console's Analytics page (one bot, a time range, KPIs against targets, charts,
 //! questions) and Logs page (operational records filtered by time, level and bot, exported
-//! as CSV or JSON). Charts are SVG drawn on the server; the pages run no script of their own.
+//! as CSV or JSON), and the bot's report downloads (`reports/{day|week|month}.{html|xlsx|pdf}`).
+//! Charts are SVG drawn on the server; the pages run no script of their own.
 
 use std::fmt::Write;
 
+use docent_analytics::report::{Format, Period, Report};
 use docent_analytics::{Dashboard, Goal, Range, Standing, chart};
-use docent_lifecycle::store::{AdminToken, LogLevel, LogQuery, LogRecord, QuestionCount, Scope};
+use docent_lifecycle::store::events::day_of;
+use docent_lifecycle::store::{AdminToken, Incident, LogLevel, LogQuery, LogRecord, QuestionCount, Scope};
 use docent_lifecycle::when::{self, now};
 use docent_protocol::ErrorCode;
 use hyper::StatusCode;
@@ -14,6 +17,7 @@ use hyper::header;
 use super::html::page;
 use super::pages::Operator;
 use super::{html, set_header};
+use crate::alerts::{self, AlertSettings};
 use crate::error::ApiError;
 use crate::html::escape;
 use crate::http::admin_api::{blocking, may_manage};
@@ -73,15 +77,93 @@ pub(super) async fn analytics(
     let pairs = query_pairs(query);
     let (key, range) = chosen_range(&pairs, now())?;
     let id = bot.to_owned();
-    let dashboard = blocking(&state.lifecycle, move |lifecycle| {
+    let (dashboard, incidents, settings) = blocking(&state.lifecycle, move |lifecycle| {
         lifecycle.require_bot(&id)?;
-        Ok(Dashboard::load(lifecycle.store(), &id, range)?)
+        let store = lifecycle.store();
+        Ok((
+            Dashboard::load(store, &id, range)?,
+            store.incidents(Some(&id), INCIDENT_ROWS)?,
+            alerts::settings_of(store, &id)?,
+        ))
     })
     .await?;
-    Ok(html(StatusCode::OK, analytics_page(me, &dashboard, &key, &pairs)))
+    let alerting = format!("{}{}", incidents_section(&incidents), alerts_section(me, bot, &settings));
+    Ok(html(StatusCode::OK, analytics_page(me, &dashboard, &key, &pairs, &alerting)))
 }
 
-fn analytics_page(me: &Operator<'_>, board: &Dashboard, key: &str, pairs: &[(String, String)]) -> String {
+/// Incidents listed on the Analytics page, newest first.
+const INCIDENT_ROWS: usize = 50;
+
+fn incidents_section(incidents: &[Incident]) -> String {
+    let mut html = String::from(
+        "<section class=\"card\" id=\"incidents\"><h2>Incidents</h2><table id=\"incident-list\"><thead><tr>\
+         <th scope=\"col\">Alert</th><th scope=\"col\">Opened</th><th scope=\"col\">State</th>\
+         <th scope=\"col\">Measured</th></tr></thead><tbody>",
+    );
+    for incident in incidents {
+        let state = match incident.resolved_at {
+            Some(at) => format!("<span class=\"state good\">resolved {}</span>", escape(&when::format(at))),
+            None => "<span class=\"state bad\">open</span>".to_owned(),
+        };
+        let _ = write!(
+            html,
+            "<tr data-kind=\"{kind}\"><th scope=\"row\">{title}</th><td>{opened}</td><td>{state}</td><td>{detail}</td></tr>",
+            kind = incident.kind.as_str(),
+            title = alerts::title(incident.kind),
+            opened = escape(&when::format(incident.opened_at)),
+            detail = escape(&incident.detail),
+        );
+    }
+    if incidents.is_empty() {
+        html.push_str("<tr><td colspan=\"4\">No incident so far.</td></tr>");
+    }
+    html.push_str("</tbody></table></section>");
+    html
+}
+
+/// The thresholds and channels (by kind and host only), and a form to replace them.
+fn alerts_section(me: &Operator<'_>, bot: &str, settings: &AlertSettings) -> String {
+    let thresholds = &settings.thresholds;
+    let mut html = format!(
+        "<section class=\"card\" id=\"alerts\"><h2>Alert settings</h2><table id=\"alert-thresholds\"><tbody>\
+         <tr><th scope=\"row\">Downtime</th><td>over {} s, seen by <code>docent watch</code></td></tr>\
+         <tr><th scope=\"row\">Error rate</th><td>over {} in the last hour</td></tr>\
+         <tr><th scope=\"row\">Success rate</th><td>under {} in the last 24 hours</td></tr>\
+         <tr><th scope=\"row\">Traffic spike</th><td>over {} of the same hour's normal</td></tr>\
+         <tr><th scope=\"row\">Storage</th><td>over {} of the plan's limit</td></tr>\
+         </tbody></table><h3>Channels</h3><ul id=\"alert-channels\">",
+        thresholds.downtime_seconds,
+        percent(thresholds.error_rate),
+        percent(thresholds.success_rate),
+        percent(thresholds.spike_ratio),
+        percent(thresholds.storage_ratio),
+    );
+    for channel in &settings.channels {
+        let _ = write!(html, "<li>{}</li>", escape(&channel.label()));
+    }
+    if settings.channels.is_empty() {
+        html.push_str("<li>None: incidents are listed here only.</li>");
+    }
+    let _ = write!(
+        html,
+        "</ul><form method=\"post\" action=\"/admin/bots/{bot}/alerts\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"alert-settings\">Replace the settings (TOML, as <code>docent alerts {bot} set</code> takes; see the README)</label>\
+         <textarea id=\"alert-settings\" name=\"settings\" rows=\"8\" placeholder=\"[thresholds]&#10;error_rate_percent = 10&#10;&#10;[[channel]]&#10;kind = &quot;slack&quot;&#10;url = &quot;https://…&quot;\"></textarea>\
+         <button class=\"primary\">Save alert settings</button></form></section>",
+        bot = escape(bot),
+        csrf = escape(me.csrf),
+    );
+    html
+}
+
+/// The page; `alerting` is the incidents and alert settings sections, put last.
+fn analytics_page(
+    me: &Operator<'_>,
+    board: &Dashboard,
+    key: &str,
+    pairs: &[(String, String)],
+    alerting: &str,
+) -> String {
     let id = escape(&board.bot);
     let mut body = format!(
         "<h1>{id} · Analytics</h1><p><a href=\"/admin/bots/{id}\">Back to {id}</a> · \
@@ -96,6 +178,7 @@ fn analytics_page(me: &Operator<'_>, board: &Dashboard, key: &str, pairs: &[(Str
         );
     }
     body.push_str(&range_form(key, pairs, board.range));
+    body.push_str(&reports_section(&id));
     body.push_str(&targets_section(board));
     body.push_str(&figures_section(board));
     body.push_str("<section class=\"card charts\"><h2>Charts</h2>");
@@ -116,6 +199,7 @@ fn analytics_page(me: &Operator<'_>, board: &Dashboard, key: &str, pairs: &[(Str
     body.push_str("</section>");
     body.push_str(&questions_section("Most asked questions", "most-asked", &board.top_questions, false));
     body.push_str(&questions_section("Unresolved questions", "unresolved", &board.unresolved, true));
+    body.push_str(alerting);
     page(&format!("{} analytics", board.bot), Some((me.name, me.csrf)), &body)
 }
 
@@ -139,6 +223,57 @@ fn range_form(key: &str, pairs: &[(String, String)], range: Range) -> String {
         when::format(range.to),
     );
     html
+}
+
+/// Download links for each period and format; `id` is already escaped.
+fn reports_section(id: &str) -> String {
+    let mut html = String::from(
+        "<section class=\"card\"><h2>Reports</h2><table id=\"reports\"><thead><tr><th scope=\"col\">Period</th>\
+         <th scope=\"col\">Summary (HTML)</th><th scope=\"col\">Detail (Excel)</th>\
+         <th scope=\"col\">Executive summary (PDF)</th></tr></thead><tbody>",
+    );
+    for (period, label) in [(Period::Day, "Yesterday"), (Period::Week, "Last 7 days"), (Period::Month, "Last month")] {
+        let _ = write!(html, "<tr><th scope=\"row\">{label}</th>");
+        for format in Format::ALL {
+            let file = format!("{}.{}", period.as_str(), format.extension());
+            let _ = write!(html, "<td><a href=\"/admin/bots/{id}/reports/{file}\" download>{file}</a></td>");
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str(
+        "</tbody></table><p class=\"muted\">Whole UTC days up to today 00:00, compared with the period before; \
+         the same files as <code>docent report</code>.</p></section>",
+    );
+    html
+}
+
+/// `GET /admin/bots/{bot}/reports/{period}.{format}`: the report of the period ending today
+/// at 00:00 UTC, as a download.
+pub(super) async fn report(
+    state: &crate::http::AppState,
+    admin: &AdminToken,
+    bot: &str,
+    file: &str,
+) -> Result<HttpResponse, ApiError> {
+    if !may_manage(admin, bot) {
+        return Err(ApiError::new(ErrorCode::Forbidden, format!("this admin token may not manage \"{bot}\"")));
+    }
+    let (period, format) = file
+        .split_once('.')
+        .and_then(|(period, extension)| Some((Period::parse(period)?, Format::parse(extension)?)))
+        .ok_or_else(ApiError::not_found)?;
+    let id = bot.to_owned();
+    let until = day_of(now());
+    let report = blocking(&state.lifecycle, move |lifecycle| {
+        lifecycle.require_bot(&id)?;
+        Ok(Report::build(lifecycle.store(), &id, period, until)?)
+    })
+    .await?;
+    let file = tokio::task::spawn_blocking(move || report.render(format))
+        .await
+        .map_err(|err| ApiError::internal(&err))?
+        .map_err(|err| ApiError::internal(&err))?;
+    Ok(download(file.mime_type, &file.name, file.bytes))
 }
 
 fn targets_section(board: &Dashboard) -> String {
@@ -301,8 +436,8 @@ pub(super) async fn logs(
     }
 }
 
-fn download(content_type: &str, file: &str, text: String) -> HttpResponse {
-    let mut response = hyper::Response::new(full_body(text));
+fn download(content_type: &str, file: &str, bytes: impl Into<bytes::Bytes>) -> HttpResponse {
+    let mut response = hyper::Response::new(full_body(bytes));
     set_header(&mut response, header::CONTENT_TYPE, content_type);
     set_header(&mut response, header::CONTENT_DISPOSITION, &format!("attachment; filename=\"{file}\""));
     response

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use docent_lifecycle::access::PlanReport;
-use docent_lifecycle::store::{AccessToken, Deploy, Generation, Schedule};
+use docent_lifecycle::store::{AccessToken, Deploy, Generation, MonitorRun, Schedule};
 use docent_lifecycle::when::{self, now};
 use docent_lifecycle::{CheckReport, CheckState, DeployEvent, Integration, Lifecycle, StatusReport, StatusState};
 use docent_protocol::Visibility;
@@ -64,6 +64,8 @@ pub(crate) struct BotView {
     plan: PlanReport,
     tokens: Vec<AccessToken>,
     integration: Integration,
+    /// The latest continuous test run, if any.
+    last_run: Option<MonitorRun>,
 }
 
 impl BotView {
@@ -82,6 +84,7 @@ impl BotView {
             plan: lifecycle.plan(bot, now())?,
             tokens: lifecycle.list_tokens(bot)?,
             integration: lifecycle.integration(bot),
+            last_run: lifecycle.store().monitor_runs(bot, 1)?.into_iter().next(),
         })
     }
 }
@@ -146,6 +149,7 @@ pub(crate) fn bot(me: &Operator<'_>, view: &BotView, notice: Option<&Notice>) ->
     }
     body.push_str(&status_section(me, view));
     body.push_str(&check_section(me, view));
+    body.push_str(&monitor_section(view.last_run.as_ref()));
     body.push_str(&history_section(me, view));
     body.push_str(&access_section(me, view));
     body.push_str(&plan_section(me, view));
@@ -426,6 +430,42 @@ fn plan_section(me: &Operator<'_>, view: &BotView) -> String {
         value(plan.and_then(|plan| plan.storage_bytes)),
     );
     html.push_str(&form(me, bot, "plan", &fields, "<button>Save plan</button>"));
+    html.push_str("</section>");
+    html
+}
+
+/// The latest continuous test run, with its failing questions.
+fn monitor_section(run: Option<&MonitorRun>) -> String {
+    let mut html = String::from("<section class=\"card\" id=\"continuous-tests\"><h2>Continuous tests</h2>");
+    let Some(run) = run else {
+        html.push_str(
+            "<p class=\"muted\">No run yet. The [[test]] questions are asked of the live bot through the public \
+             URL a day after each deploy, then daily (<code>[monitor] interval_seconds</code> in the alert \
+             settings), or now with <code>docent monitor BOT</code>.</p></section>",
+        );
+        return html;
+    };
+    let state = match run.passed {
+        Some(true) => "<span class=\"state good\">passed</span>",
+        Some(false) => "<span class=\"state bad\">failed</span>",
+        None => "<span class=\"state\">running</span>",
+    };
+    let _ = write!(html, "<p>Last run {} {state}: {}</p>", escape(&when::format(run.started_at)), escape(&run.summary));
+    let results: Vec<crate::monitor::QuestionResult> = serde_json::from_str(&run.results).unwrap_or_default();
+    let failing: Vec<_> = results.iter().filter(|result| !result.passed).collect();
+    if !failing.is_empty() {
+        html.push_str("<table id=\"failing-questions\"><thead><tr><th>Question</th><th>Expected</th><th>Got</th></tr></thead><tbody>");
+        for result in failing {
+            let _ = write!(
+                html,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&result.question),
+                escape(&result.expected),
+                escape(&result.got)
+            );
+        }
+        html.push_str("</tbody></table>");
+    }
     html.push_str("</section>");
     html
 }
