@@ -13,13 +13,18 @@ pub mod privacy;
 pub mod report;
 
 use docent_store::events::{day_of, hour_of};
-use docent_store::{ConversationStats, HourlyRollup, QuestionCount, Store, Timestamp, UptimeCounts};
+use docent_store::{
+    ConversationStats, DropOff, FlowCount, HourlyRollup, QuestionCount, Store, Timestamp, UptimeCounts,
+};
 use serde::Serialize;
 
 pub use docent_store::Result;
 
 /// Questions shown in each table.
 pub const QUESTION_ROWS: usize = 20;
+
+/// Flow paths and drop-off points shown.
+pub const FLOW_ROWS: usize = 10;
 
 /// A time range `[from, to)` in Unix seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -204,6 +209,10 @@ pub struct Dashboard {
     pub heatmap: Heatmap,
     pub top_questions: Vec<QuestionCount>,
     pub unresolved: Vec<QuestionCount>,
+    /// The most taken flow paths of the conversations that started in the range.
+    pub flows: Vec<FlowCount>,
+    /// Where those of them that ended unresolved ended.
+    pub drop_offs: Vec<DropOff>,
     /// Conversations in the range that are seeded demo data.
     pub demo_conversations: u64,
 }
@@ -216,15 +225,19 @@ impl Dashboard {
         let conversations = store.conversation_stats(bot, range.from, range.to)?;
         let uptime = store.uptime(hour_of(range.from), range.to)?;
         let (first_day, last_day) = (day_of(range.from), day_of(range.to - 1) + 86_400);
-        Ok(Dashboard::from_parts(
-            bot,
-            range,
-            &rollups,
-            &conversations,
-            uptime,
-            store.top_questions(bot, first_day, last_day, false, QUESTION_ROWS)?,
-            store.top_questions(bot, first_day, last_day, true, QUESTION_ROWS)?,
-        ))
+        Ok(Dashboard {
+            flows: store.flows(bot, range.from, range.to, FLOW_ROWS)?,
+            drop_offs: store.drop_offs(bot, range.from, range.to, FLOW_ROWS)?,
+            ..Dashboard::from_parts(
+                bot,
+                range,
+                &rollups,
+                &conversations,
+                uptime,
+                store.top_questions(bot, first_day, last_day, false, QUESTION_ROWS)?,
+                store.top_questions(bot, first_day, last_day, true, QUESTION_ROWS)?,
+            )
+        })
     }
 
     fn from_parts(
@@ -254,6 +267,8 @@ impl Dashboard {
             heatmap,
             top_questions,
             unresolved,
+            flows: Vec::new(),
+            drop_offs: Vec::new(),
             demo_conversations: conversations.demo,
         }
     }

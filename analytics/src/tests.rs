@@ -268,3 +268,57 @@ fn charts_are_plain_svg() {
         assert!(svg.contains("<rect") || svg.contains("<polyline"), "something is drawn");
     }
 }
+
+#[test]
+fn flows_and_drop_offs_follow_the_reply_topics() {
+    let (_dir, store) = store();
+    let (ship, returns, warranty) = ("shipping.md#times", "returns.md#policy", "warranty.html#frame");
+    // Each reply: its tier and source; conversations start an hour apart, replies 10 s apart.
+    let reply = |id: &str, at: i64, tier: Tier, source: Option<&str>| Event {
+        conversation: Some(id.into()),
+        tier: Some(tier),
+        source: source.map(str::to_owned),
+        ..Event::new("acme", at, EventKind::Reply)
+    };
+    let script = |id: &str, start: i64, steps: &[(Tier, Option<&str>)]| -> Vec<Event> {
+        steps
+            .iter()
+            .enumerate()
+            .map(|(index, (tier, source))| reply(id, start + 10 * index as i64, *tier, *source))
+            .collect()
+    };
+    let (a, s, u) = (Tier::Answer, Tier::Suggestions, Tier::Unknown);
+    let mut batch = Vec::new();
+    batch.extend(script("c1", MONDAY, &[(a, Some(ship)), (a, Some(returns))]));
+    batch.extend(script("c2", MONDAY + 3600, &[(a, Some(ship)), (s, Some(returns))]));
+    // A repeated topic counts once, and the path keeps the first three topics.
+    batch.extend(script(
+        "c3",
+        MONDAY + 7200,
+        &[(a, Some(ship)), (a, Some(ship)), (u, None), (a, Some(warranty)), (a, Some(returns))],
+    ));
+    batch.extend(script("c4", MONDAY + 10_800, &[(u, None)]));
+    // Started before the range: not counted.
+    batch.extend(script("c0", MONDAY - 3600, &[(u, None)]));
+    batch.push(reply("c5", MONDAY + 14_400, a, Some(ship)));
+    store.record_events(&batch).unwrap();
+    // The same conversation goes on in a later batch: the path and the last topic carry on.
+    store
+        .record_events(&[reply("c5", MONDAY + 14_410, a, Some(ship)), reply("c5", MONDAY + 14_420, s, Some(returns))])
+        .unwrap();
+
+    let board = Dashboard::load(&store, "acme", Range { from: MONDAY, to: MONDAY + 86_400 }).unwrap();
+    let flows: Vec<(Vec<&str>, u64)> =
+        board.flows.iter().map(|flow| (flow.topics.iter().map(String::as_str).collect(), flow.conversations)).collect();
+    assert_eq!(
+        flows,
+        vec![
+            (vec![ship, returns], 3),
+            (vec![docent_store::events::NO_MATCH], 1),
+            (vec![ship, docent_store::events::NO_MATCH, warranty], 1),
+        ]
+    );
+    let drop_offs: Vec<(&str, u64)> =
+        board.drop_offs.iter().map(|drop| (drop.topic.as_str(), drop.conversations)).collect();
+    assert_eq!(drop_offs, vec![(returns, 2), (docent_store::events::NO_MATCH, 1)]);
+}

@@ -23,6 +23,7 @@ pub mod monitor;
 pub mod notify;
 pub mod options;
 pub mod recorder;
+pub mod report_delivery;
 pub mod serve;
 pub mod server;
 pub mod tls;

@@ -190,6 +190,8 @@ enum Command {
     /// Write a bot's daily, weekly or monthly report (KPIs against targets, the period before,
     /// questions, peak usage) as an HTML summary, an Excel workbook or a PDF executive summary.
     Report(cli::report::ReportArgs),
+    /// A bot's report schedules: daily, weekly or monthly reports sent to its channels.
+    Reports(cli::reports::ReportsArgs),
     /// Seed a month of sample conversations for the console's analytics (used by `cargo xtask demo`).
     #[command(hide = true)]
     DemoData(cli::demo_data::DemoDataArgs),
@@ -246,6 +248,7 @@ fn run(command: Command) -> anyhow::Result<u8> {
         Command::Monitor(args) => cli::monitor::run(args),
         Command::Alerts(args) => cli::alerts::run(args).map(|()| 0),
         Command::Report(args) => cli::report::run(args).map(|()| 0),
+        Command::Reports(args) => cli::reports::run(args).map(|()| 0),
         Command::DemoData(args) => cli::demo_data::run(args).map(|()| 0),
         Command::HashPassword => {
             eprintln!("reading the password from standard input (one line)");

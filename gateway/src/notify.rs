@@ -129,6 +129,8 @@ pub enum NotifyError {
     Smtp(String),
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    #[error("the sending task stopped before it finished")]
+    Stopped,
 }
 
 /// Sends `notice` to `channel`. `allow_private`: whether webhooks may reach loopback and private

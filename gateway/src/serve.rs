@@ -20,7 +20,7 @@ use crate::live::LiveBots;
 use crate::options::{DataArgs, WidgetArgs};
 use crate::server::{ConnectionLimits, ServerOptions};
 use crate::tls::{ReloadingCert, TlsFiles};
-use crate::{alerts, demo_page, server};
+use crate::{alerts, demo_page, report_delivery, server};
 
 /// How often due schedules (deploys, activations) are looked for: they run within this time.
 const SCHEDULE_INTERVAL: Duration = Duration::from_secs(1);
@@ -165,6 +165,11 @@ pub async fn run_gateway_with(
     let _alerts =
         AbortOnDrop(tokio::spawn(alerts::run(Arc::clone(&state.lifecycle), state.alert_interval, state.fetch_private)));
     let _monitor = AbortOnDrop(tokio::spawn(crate::monitor::run(Arc::clone(&state.lifecycle), state.fetch_private)));
+    let _reports = AbortOnDrop(tokio::spawn(report_delivery::run(
+        Arc::clone(&state.lifecycle),
+        report_delivery::SCHEDULE_INTERVAL,
+        state.fetch_private,
+    )));
     server::serve(listener, state, options, shutdown).await;
 }
 

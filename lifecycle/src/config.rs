@@ -256,7 +256,13 @@ pub fn parse(path: &Path, id: &str, text: &str) -> Result<BotConfig, ConfigError
         line: span.map(|span| line_of(text, span.start)),
         message,
     };
-    let raw: RawBotConfig = toml::from_str(text).map_err(|err| error_at(err.span(), err.message().to_owned()))?;
+    // A syntax error that runs to the end (an unterminated string) points past the last line, or
+    // nowhere: it is reported at the last line.
+    let end = text.trim_end().len();
+    let raw: RawBotConfig = toml::from_str(text).map_err(|err| {
+        let span = err.span().map_or(end..end, |span| span.start.min(end)..span.end);
+        error_at(Some(span), err.message().to_owned())
+    })?;
 
     let name = raw.name.get_ref().trim().to_owned();
     if name.is_empty() {
@@ -512,6 +518,11 @@ mod tests {
             "bots/acme/bot.toml:3: unknown field `colour`, expected one of `name`, `description`, `visibility`, `allowed_origins`, `greeting`, `unknown_answer`, `privacy_text`, `handoff`, `appearance`, `access`, `profile`, `search`, `deploy`, `test`",
         );
         check_error("name = \"  \"\nvisibility = \"public\"\n", "bots/acme/bot.toml:1: `name` must not be empty");
+        // Regression (found by the property test below): an unterminated multi-line string had no line.
+        assert_eq!(
+            parse(Path::new("bots/acme/bot.toml"), "acme", "name = \"Acme\"\n_ = \"\"\"\n").unwrap_err().line,
+            Some(2)
+        );
         check_error(
             "name = \"Acme\"\nvisibility = \"public\"\n[appearance]\nlocale = \"fr CA\"\n",
             "bots/acme/bot.toml:4: `appearance.locale`: `fr CA` must be a language tag such as `fr` or `de-CH`",

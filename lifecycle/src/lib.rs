@@ -24,6 +24,7 @@ pub mod change;
 pub mod check;
 pub mod config;
 pub mod deploy;
+pub mod drafts;
 pub mod failpoint;
 pub mod knowledge;
 pub mod origin;

@@ -1,5 +1,5 @@
-//! Alerting state: each bot's alert settings, the incidents alerts opened and resolved, and
-//! the up/down samples `docent watch` takes of gateways from outside.
+//! Alerting state: each bot's alert settings, the incidents alerts opened and resolved, the
+//! up/down samples `docent watch` takes of gateways from outside, and report schedules.
 //!
 //! Opening and resolving an incident are single conditional statements, so when several
 //! processes evaluate the same rule at once exactly one of them opens (or resolves) the
@@ -118,6 +118,20 @@ pub struct MonitorRun {
     pub results: String,
 }
 
+/// A bot's scheduled report: one per bot and period, sent to the bot's channels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportSchedule {
+    pub bot: String,
+    /// `day`, `week` or `month` (the caller's period names; the store keeps them as given).
+    pub period: String,
+    /// Format names (`html`, `xlsx`, `pdf`), at least one, without commas.
+    pub formats: Vec<String>,
+    /// When the next report is due: the end of the period it covers.
+    pub next_at: Timestamp,
+    /// When a gateway last took a report of this schedule to send.
+    pub last_sent_at: Option<Timestamp>,
+}
+
 /// The alerting part of the store.
 pub trait AlertStore {
     /// Sets (or with `None` removes) the bot's alert settings, a TOML text validated by the
@@ -148,4 +162,20 @@ pub trait AlertStore {
     fn finish_monitor_run(&self, id: i64, at: Timestamp, passed: bool, summary: &str, results: &str) -> Result<()>;
     /// A bot's runs, newest first.
     fn monitor_runs(&self, bot: &str, limit: usize) -> Result<Vec<MonitorRun>>;
+    /// Creates or replaces the bot's schedule of `schedule.period`, audited.
+    fn set_report_schedule(&self, schedule: &ReportSchedule, audit: &AuditEntry) -> Result<()>;
+    /// Removes the bot's schedule of `period`, audited; whether there was one.
+    fn remove_report_schedule(&self, bot: &str, period: &str, audit: &AuditEntry) -> Result<bool>;
+    /// One bot's schedules or all, by bot and period.
+    fn report_schedules(&self, bot: Option<&str>) -> Result<Vec<ReportSchedule>>;
+    /// Moves a schedule due at `due_at` on to `next_at`, marking it sent at `now`; true only for
+    /// the one caller whose statement moved it, so each due report is sent by one gateway.
+    fn claim_report(
+        &self,
+        bot: &str,
+        period: &str,
+        due_at: Timestamp,
+        next_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool>;
 }

@@ -205,6 +205,27 @@ pub struct ConversationStats {
     pub demo: u64,
 }
 
+/// Topics kept per conversation for its flow path.
+pub const FLOW_TOPICS: usize = 3;
+
+/// The topic of a reply without a matched source ("I don't know").
+pub const NO_MATCH: &str = "(no match)";
+
+/// A flow path (the first [`FLOW_TOPICS`] topics of a conversation's replies, a topic repeated
+/// at once counted once) and the conversations that took it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowCount {
+    pub topics: Vec<String>,
+    pub conversations: u64,
+}
+
+/// Where unresolved conversations ended: the topic of their last reply, and how many.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DropOff {
+    pub topic: String,
+    pub conversations: u64,
+}
+
 /// Conversation ids of seeded demo data start with this.
 pub const DEMO_PREFIX: &str = "demo_";
 
@@ -284,6 +305,11 @@ pub trait EventStore {
     ) -> Result<Vec<QuestionCount>>;
     /// Raw events of the bot in `[from, to)`, oldest first (for exports and tests).
     fn events(&self, bot: &str, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<Event>>;
+    /// The most taken flow paths of the conversations that started in `[from, to)`.
+    fn flows(&self, bot: &str, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<FlowCount>>;
+    /// The last topics of the conversations that started in `[from, to)` whose last reply was
+    /// not an answer, most frequent first.
+    fn drop_offs(&self, bot: &str, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<DropOff>>;
     /// Forgets question texts recorded before `before` (events and question counts); returns how many events lost theirs.
     fn purge_texts(&self, before: Timestamp) -> Result<u64>;
     fn add_log(&self, record: &LogRecord) -> Result<()>;
@@ -325,6 +351,8 @@ pub(crate) struct ConversationDelta {
     pub(crate) last: Timestamp,
     pub(crate) messages: u64,
     pub(crate) goals: u64,
+    /// The batch's replies in order: (time, topic, answered).
+    pub(crate) replies: Vec<(Timestamp, String, bool)>,
 }
 
 /// One question's change from a batch.
@@ -375,11 +403,16 @@ pub(crate) fn fold(events: &[Event]) -> Folded {
                 last: event.at,
                 messages: 0,
                 goals: 0,
+                replies: Vec::new(),
             });
             delta.first = delta.first.min(event.at);
             delta.last = delta.last.max(event.at);
             delta.messages += u64::from(event.kind == EventKind::Message);
             delta.goals += u64::from(event.kind == EventKind::Goal);
+            if event.kind == EventKind::Reply {
+                let topic = event.source.clone().unwrap_or_else(|| NO_MATCH.to_owned());
+                delta.replies.push((event.at, topic, event.tier == Some(Tier::Answer)));
+            }
         }
         if event.kind == EventKind::Reply
             && let Some(text) = &event.text

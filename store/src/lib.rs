@@ -21,10 +21,11 @@ pub mod suite;
 
 use serde::Serialize;
 
-pub use alerts::{AlertKind, AlertStore, Incident, MonitorRun, ProbeSample, ProbeTarget, UptimeCounts};
+pub use alerts::{AlertKind, AlertStore, Incident, MonitorRun, ProbeSample, ProbeTarget, ReportSchedule, UptimeCounts};
 pub use docent_protocol::Visibility;
 pub use events::{
-    ConversationStats, Event, EventKind, EventStore, HourlyRollup, LogLevel, LogQuery, LogRecord, QuestionCount, Tier,
+    ConversationStats, DropOff, Event, EventKind, EventStore, FlowCount, HourlyRollup, LogLevel, LogQuery, LogRecord,
+    QuestionCount, Tier,
 };
 pub use pg::{PgStore, PgUrl, REVISION_CHANNEL};
 pub use sqlite::SqliteStore;

@@ -276,6 +276,23 @@ CREATE TABLE monitor_runs (
 );
 CREATE INDEX monitor_runs_by_bot ON monitor_runs (bot, started_at);
 "#,
+    r#"
+CREATE TABLE report_schedules (
+    bot TEXT NOT NULL REFERENCES bots (id),
+    period TEXT NOT NULL,
+    formats TEXT NOT NULL,
+    next_at BIGINT NOT NULL,
+    last_sent_at BIGINT,
+    PRIMARY KEY (bot, period)
+);
+
+-- Flow paths and drop-off points: the first topics of a conversation's replies ('\n'
+-- between them), and the topic and outcome of its last reply.
+ALTER TABLE conversations ADD COLUMN path TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN path_len BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN last_topic TEXT;
+ALTER TABLE conversations ADD COLUMN last_resolved BOOLEAN;
+"#,
 ];
 
 /// A `postgres://user[:password]@host[:port]/database` URL, checked; shown without its password.

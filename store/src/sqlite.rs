@@ -265,6 +265,24 @@ CREATE TABLE monitor_runs (
 );
 CREATE INDEX monitor_runs_by_bot ON monitor_runs (bot, started_at);
 "#,
+    r#"
+CREATE TABLE report_schedules (
+    bot TEXT NOT NULL REFERENCES bots (id),
+    period TEXT NOT NULL,
+    formats TEXT NOT NULL,
+    next_at INTEGER NOT NULL,
+    last_sent_at INTEGER,
+    PRIMARY KEY (bot, period)
+);
+"#,
+    r#"
+-- Flow paths and drop-off points: the first topics of a conversation's replies ('\n'
+-- between them), and the topic and tier of its last reply.
+ALTER TABLE conversations ADD COLUMN path TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN path_len INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN last_topic TEXT;
+ALTER TABLE conversations ADD COLUMN last_resolved INTEGER;
+"#,
 ];
 
 /// The store in one SQLite file, through two connections: one that writes, and one that only

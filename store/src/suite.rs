@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use crate::{
     AccessToken, AdminToken, AlertKind, AuditEntry, BotSeed, BotStatus, DeployOutcome, DeployStart, Event, EventKind,
-    Generation, GenerationKind, LogLevel, LogQuery, LogRecord, Plan, Quota, ScheduleAction, ScheduleState, Scope,
-    Store, Tier, Visibility,
+    Generation, GenerationKind, LogLevel, LogQuery, LogRecord, Plan, Quota, ReportSchedule, ScheduleAction,
+    ScheduleState, Scope, Store, Tier, Visibility,
 };
 
 /// One case: a name and a function run on a fresh store.
@@ -35,6 +35,8 @@ pub const CASES: &[Case] = &[
     ("an incident opens once and resolves once, even under concurrent evaluators", incidents_open_and_resolve_once),
     ("probe samples fold into each target's state and hourly uptime", probes_fold_into_state_and_uptime),
     ("a due continuous test run is claimed once across threads, then recorded", monitor_runs_are_claimed_once),
+    ("report schedules: one per bot and period, each due report claimed once", report_schedules),
+    ("flow paths and drop-offs carry on across batches", flows_across_batches),
 ];
 
 const T0: i64 = 1_790_000_000;
@@ -611,4 +613,75 @@ fn monitor_runs_are_claimed_once(store: &dyn Store) {
         [(Some(true), "4 passed"), (Some(false), "1 of 4 failed")]
     );
     assert_eq!(runs[1].results, "[{}]");
+}
+
+fn report_schedules(store: &dyn Store) {
+    add_bot(store, "acme");
+    add_bot(store, "beta");
+    let schedule = |bot: &str, period: &str, formats: &[&str], next_at| ReportSchedule {
+        bot: bot.into(),
+        period: period.into(),
+        formats: formats.iter().map(|format| (*format).to_owned()).collect(),
+        next_at,
+        last_sent_at: None,
+    };
+    store
+        .set_report_schedule(&schedule("acme", "week", &["pdf"], T0), &audit("reports.schedule", Some("acme")))
+        .unwrap();
+    store
+        .set_report_schedule(&schedule("beta", "day", &["html"], T0), &audit("reports.schedule", Some("beta")))
+        .unwrap();
+    let replaced = schedule("acme", "week", &["pdf", "xlsx"], T0 + 60);
+    store.set_report_schedule(&replaced, &audit("reports.schedule", Some("acme"))).unwrap();
+    store
+        .set_report_schedule(&schedule("acme", "month", &["xlsx"], T0), &audit("reports.schedule", Some("acme")))
+        .unwrap();
+    assert!(store.set_report_schedule(&schedule("nobody", "day", &["pdf"], T0), &audit("x", None)).is_err());
+    let listed = store.report_schedules(Some("acme")).unwrap();
+    assert_eq!(listed.iter().map(|s| s.period.as_str()).collect::<Vec<_>>(), ["month", "week"]);
+    assert_eq!(listed[1], replaced, "one schedule per bot and period, replaced whole");
+    assert_eq!(store.report_schedules(None).unwrap().len(), 3);
+
+    let claimed = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                if store.claim_report("acme", "week", T0 + 60, T0 + 7 * 86_400, T0 + 61).unwrap() {
+                    claimed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    assert_eq!(claimed.into_inner(), 1, "four claims of one due report: one wins");
+    let week = store.report_schedules(Some("acme")).unwrap().remove(1);
+    assert_eq!((week.next_at, week.last_sent_at), (T0 + 7 * 86_400, Some(T0 + 61)));
+    assert!(!store.claim_report("acme", "week", T0 + 60, T0 + 7 * 86_400, T0 + 62).unwrap(), "already moved on");
+
+    assert!(store.remove_report_schedule("acme", "week", &audit("reports.unschedule", Some("acme"))).unwrap());
+    assert!(!store.remove_report_schedule("acme", "week", &audit("reports.unschedule", Some("acme"))).unwrap());
+    assert_eq!(store.report_schedules(Some("acme")).unwrap().len(), 1);
+    assert!(store.audit_log(Some("acme"), 10).unwrap().iter().any(|entry| entry.action == "reports.unschedule"));
+}
+
+fn flows_across_batches(store: &dyn Store) {
+    let topic = |at: i64, tier: Tier, source: Option<&str>| Event {
+        source: source.map(str::to_owned),
+        ..reply("acme", "c1", at, tier, 100, "q")
+    };
+    store
+        .record_events(&[topic(T0, Tier::Answer, Some("a.md#x")), topic(T0 + 1, Tier::Answer, Some("a.md#x"))])
+        .unwrap();
+    store
+        .record_events(&[topic(T0 + 2, Tier::Unknown, None), topic(T0 + 3, Tier::Suggestions, Some("b.md#y"))])
+        .unwrap();
+    store.record_events(&[topic(T0 + 4, Tier::Suggestions, Some("c.md#z"))]).unwrap();
+    let flows = store.flows("acme", T0, T0 + 60, 10).unwrap();
+    assert_eq!(flows.len(), 1);
+    assert_eq!(flows[0].topics, ["a.md#x", crate::events::NO_MATCH, "b.md#y"], "three topics, a repeat once");
+    assert_eq!(flows[0].conversations, 1);
+    let drop_offs = store.drop_offs("acme", T0, T0 + 60, 10).unwrap();
+    assert_eq!((drop_offs.len(), drop_offs[0].topic.as_str(), drop_offs[0].conversations), (1, "c.md#z", 1));
+    assert!(store.flows("acme", T0 + 60, T0 + 120, 10).unwrap().is_empty(), "by start time");
+    store.record_events(&[topic(T0 + 5, Tier::Answer, Some("c.md#z"))]).unwrap();
+    assert!(store.drop_offs("acme", T0, T0 + 60, 10).unwrap().is_empty(), "answered at last: no drop-off");
 }

@@ -4,7 +4,7 @@ use docent_store::suite::CASES;
 use docent_store::{AuditEntry, BotSeed, SqliteStore, Store, Visibility};
 
 /// The number of migrations.
-const LATEST_SCHEMA: i64 = 6;
+const LATEST_SCHEMA: i64 = 8;
 
 #[test]
 fn the_store_suite_passes_on_sqlite() {
@@ -59,7 +59,7 @@ fn migrations_upgrade_an_older_store_and_refuse_a_newer_one() {
          DROP TABLE events; DROP TABLE event_hours; DROP TABLE conversations; DROP TABLE question_days;
          DROP TABLE log_records; DROP TABLE sessions; ALTER TABLE bots DROP COLUMN site_secret;
          DROP TABLE alert_settings; DROP TABLE incidents; DROP TABLE probe_targets; DROP TABLE probe_hours;
-         DROP TABLE monitor_runs;",
+         DROP TABLE monitor_runs; DROP TABLE report_schedules;",
     )
     .unwrap();
     drop(raw);

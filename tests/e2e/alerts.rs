@@ -5,19 +5,19 @@
 //! runs beside it, and the store lets only one of them announce each change.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use docent_lifecycle::store::{AlertKind, Event, EventKind, Plan, Tier};
 use docent_lifecycle::when::now;
 use docent_lifecycle::{Lifecycle, LifecycleOptions};
-use docent_tests::alerting::{Gateway, Received, webhook_receiver};
+use docent_tests::alerting::Gateway;
 use docent_tests::http::send;
+use docent_tests::receivers::{Received, SmtpServer, webhook_receiver};
 use docent_tests::{copy_tree, stack, workspace_root};
 use hyper::Method;
 
@@ -25,51 +25,6 @@ use crate::restart::docent_binary;
 
 /// The longest any awaited change may take.
 const WAIT: Duration = Duration::from_secs(30);
-
-/// A real SMTP server (Debian's `python3-aiosmtpd`) printing each message it accepts; killed when dropped.
-struct SmtpServer {
-    child: Child,
-    subjects: Arc<Mutex<Vec<String>>>,
-    port: u16,
-}
-
-impl SmtpServer {
-    fn start() -> anyhow::Result<SmtpServer> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        // Debian's interpreter, which the package is installed for (another `python3` may come first on PATH).
-        let mut child = Command::new("/usr/bin/python3")
-            .args(["-u", "-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("cannot start /usr/bin/python3 -m aiosmtpd (apt-get install python3-aiosmtpd)")?;
-        let stdout = child.stdout.take().context("aiosmtpd's output")?;
-        let subjects: Arc<Mutex<Vec<String>>> = Arc::default();
-        let keep = Arc::clone(&subjects);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(subject) = line.strip_prefix("Subject: ") {
-                    keep.lock().unwrap().push(subject.to_owned());
-                }
-            }
-        });
-        let deadline = Instant::now() + WAIT;
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                bail!("aiosmtpd did not listen on port {port} within {WAIT:?}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(SmtpServer { child, subjects, port })
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A `docent watch` child, killed when dropped.
 struct Watcher(Child);
@@ -93,7 +48,7 @@ async fn notices(received: &Received, smtp: &SmtpServer, expected: BTreeMap<Stri
             Instant::now() < deadline,
             "not within {WAIT:?}: {what}; got {got:?}, expected {expected:?}; webhooks {:?}; e-mails {:?}",
             received.lock().unwrap().iter().map(|(path, body)| format!("{path} {body}")).collect::<Vec<_>>(),
-            smtp.subjects.lock().unwrap(),
+            smtp.subjects(),
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -106,7 +61,7 @@ fn counts(received: &Received, smtp: &SmtpServer) -> BTreeMap<String, usize> {
         let channel = path.trim_start_matches('/').split(['/', '?']).next().unwrap_or_default().to_owned();
         *counts.entry(channel).or_insert(0) += 1;
     }
-    counts.insert("email".into(), smtp.subjects.lock().unwrap().len());
+    counts.insert("email".into(), smtp.subjects().len());
     counts
 }
 
@@ -257,7 +212,7 @@ async fn every_alert_fires_once_and_resolves_once_on_every_channel() -> anyhow::
     assert!(
         received.iter().filter(|(path, _)| path.starts_with("/sms")).all(|(path, _)| path == "/sms?to=%2B15550100")
     );
-    let subjects = smtp.subjects.lock().unwrap().clone();
+    let subjects = smtp.subjects();
     assert!(subjects.contains(&"[docent] brightwater: Downtime opened (critical)".to_owned()), "{subjects:?}");
     let logs = store.logs(&docent_lifecycle::store::LogQuery {
         bot: Some("brightwater".into()),

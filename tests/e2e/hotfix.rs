@@ -12,7 +12,7 @@ use anyhow::Context;
 use docent_lifecycle::store::{Event, EventKind, Tier};
 use docent_lifecycle::when::now;
 use docent_lifecycle::{Lifecycle, LifecycleOptions};
-use docent_tests::alerting::webhook_receiver;
+use docent_tests::receivers::webhook_receiver;
 use docent_tests::{copy_tree, workspace_root};
 
 use crate::restart::docent_binary;

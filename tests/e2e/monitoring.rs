@@ -113,6 +113,12 @@ async fn chat_is_recorded_summed_and_shown_in_the_console() {
     assert!(asked.contains("how long does delivery take"), "{asked}");
     let unresolved = browser.text(&browser.wait_for("table#unresolved", WAIT).await.unwrap()).await.unwrap();
     assert!(unresolved.contains("[email]") && !unresolved.contains("jane"), "{unresolved}");
+    assert!(unresolved.contains("Draft a Q&A"), "a draft button per unresolved group: {unresolved}");
+    // An answer, then a question with no match: one flow of two topics, dropping off at the second.
+    let flows = browser.text(&browser.wait_for("table#flows", WAIT).await.unwrap()).await.unwrap();
+    assert!(flows.contains("faq.toml#") && flows.contains(" → (no match)"), "{flows}");
+    let drop_offs = browser.text(&browser.wait_for("table#drop-offs", WAIT).await.unwrap()).await.unwrap();
+    assert!(drop_offs.contains("(no match)"), "{drop_offs}");
     assert!(browser.find(".notice.demo").await.unwrap().is_none(), "real conversations are not labelled demo");
 
     browser.goto(&format!("{gateway}/admin/bots/handbook/analytics?range=30d")).await.unwrap();

@@ -11,6 +11,7 @@ pub mod http;
 pub mod nginx;
 pub mod pages;
 pub mod postgres;
+pub mod receivers;
 pub mod webdriver;
 
 use std::net::SocketAddr;

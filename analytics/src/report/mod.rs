@@ -65,6 +65,24 @@ impl Period {
         };
         Range { from, to: until }
     }
+
+    /// The first end of a whole period strictly after `after`: the next 00:00 UTC for a day,
+    /// the next Monday 00:00 UTC for a week, the next 1st of a month 00:00 UTC for a month.
+    /// A scheduled report is due then, for the period that ends there.
+    pub fn next_boundary(self, after: Timestamp) -> Timestamp {
+        let today = after.div_euclid(86_400);
+        let day = match self {
+            Period::Day => today + 1,
+            // 1970-01-01 was a Thursday: Monday is the day whose (days + 3) mod 7 is 0.
+            Period::Week => today + 7 - (today + 3).rem_euclid(7),
+            Period::Month => {
+                let (year, month, _) = civil_date(after);
+                let (year, month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+                days_from_civil(year, month, 1)
+            }
+        };
+        day * 86_400
+    }
 }
 
 /// Days since 1970-01-01 of a UTC date (Howard Hinnant's days-from-civil).

@@ -48,6 +48,25 @@ fn periods_end_at_their_instant() {
 }
 
 #[test]
+fn schedules_fall_due_at_the_next_whole_period() {
+    const DAY: i64 = 86_400;
+    // 2026-12-01 is a Tuesday; 2026-12-07 a Monday.
+    for (period, after, due) in [
+        (Period::Day, DECEMBER - 1, DECEMBER),
+        (Period::Day, DECEMBER, DECEMBER + DAY),
+        (Period::Week, DECEMBER, DECEMBER + 6 * DAY),
+        (Period::Week, DECEMBER + 6 * DAY, DECEMBER + 13 * DAY),
+        (Period::Week, DECEMBER + 6 * DAY - 1, DECEMBER + 6 * DAY),
+        (Period::Month, DECEMBER - 1, DECEMBER),
+        (Period::Month, DECEMBER, DECEMBER + 31 * DAY),
+        (Period::Month, DECEMBER + 20 * DAY, DECEMBER + 31 * DAY),
+    ] {
+        assert_eq!(period.next_boundary(after), due, "{period:?} after {}", date(after));
+    }
+    assert_eq!(date(DECEMBER + 31 * DAY), "2027-01-01");
+}
+
+#[test]
 fn changes_carry_their_sign_and_unit() {
     for (unit, change, shown) in [
         (Unit::Count, 12.0, "+12"),

@@ -9,6 +9,7 @@ pub(crate) mod logs;
 pub(crate) mod manage;
 pub(crate) mod monitor;
 pub(crate) mod report;
+pub(crate) mod reports;
 pub(crate) mod settings;
 
 use std::sync::Arc;

@@ -10,11 +10,14 @@
 use ::postgres::Row;
 
 use super::{PgStore, db, get, require_bot, rows, stored, unsigned, write_audit};
-use crate::alerts::{AlertKind, AlertStore, Incident, MonitorRun, ProbeSample, ProbeTarget, UptimeCounts};
+use crate::alerts::{
+    AlertKind, AlertStore, Incident, MonitorRun, ProbeSample, ProbeTarget, ReportSchedule, UptimeCounts,
+};
 use crate::events::hour_of;
 use crate::{AuditEntry, Error, Result, Timestamp};
 
 const INCIDENT_COLUMNS: &str = "id, bot, kind, opened_at, resolved_at, detail";
+const REPORT_SCHEDULE_COLUMNS: &str = "bot, period, formats, next_at, last_sent_at";
 const MONITOR_RUN_COLUMNS: &str = "id, bot, started_at, finished_at, passed, summary, results";
 /// The first key of the advisory locks that serialize claims of continuous test runs; the
 /// second is the bot's hash.
@@ -169,6 +172,74 @@ impl AlertStore for PgStore {
                 })
             },
         )
+    }
+
+    fn set_report_schedule(&self, schedule: &ReportSchedule, audit: &AuditEntry) -> Result<()> {
+        self.write(|tx| {
+            require_bot(tx, &schedule.bot)?;
+            tx.execute(
+                "INSERT INTO report_schedules (bot, period, formats, next_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (bot, period) DO UPDATE SET formats = excluded.formats, next_at = excluded.next_at",
+                &[&schedule.bot, &schedule.period, &schedule.formats.join(","), &schedule.next_at],
+            )
+            .map_err(db)?;
+            write_audit(tx, audit)
+        })
+    }
+
+    fn remove_report_schedule(&self, bot: &str, period: &str, audit: &AuditEntry) -> Result<bool> {
+        self.write(|tx| {
+            let removed = tx
+                .execute("DELETE FROM report_schedules WHERE bot = $1 AND period = $2", &[&bot, &period])
+                .map_err(db)?;
+            if removed > 0 {
+                write_audit(tx, audit)?;
+            }
+            Ok(removed > 0)
+        })
+    }
+
+    fn report_schedules(&self, bot: Option<&str>) -> Result<Vec<ReportSchedule>> {
+        rows(
+            self.query(
+                &format!(
+                    "SELECT {REPORT_SCHEDULE_COLUMNS} FROM report_schedules WHERE $1::text IS NULL OR bot = $1
+                     ORDER BY bot, period"
+                ),
+                &[&bot],
+            )?,
+            |row| {
+                let formats: &str = get(row, 2)?;
+                Ok(ReportSchedule {
+                    bot: get(row, 0)?,
+                    period: get(row, 1)?,
+                    formats: formats.split(',').map(str::to_owned).collect(),
+                    next_at: get(row, 3)?,
+                    last_sent_at: get(row, 4)?,
+                })
+            },
+        )
+    }
+
+    fn claim_report(
+        &self,
+        bot: &str,
+        period: &str,
+        due_at: Timestamp,
+        next_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool> {
+        // A concurrent second update waits for the first, re-checks `next_at` on the row's newest
+        // version and moves nothing.
+        let moved = self
+            .connection()?
+            .execute(
+                "UPDATE report_schedules SET next_at = $4, last_sent_at = $5
+                 WHERE bot = $1 AND period = $2 AND next_at = $3",
+                &[&bot, &period, &due_at, &next_at, &now],
+            )
+            .map_err(db)?;
+        Ok(moved == 1)
     }
 }
 

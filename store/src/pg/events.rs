@@ -10,8 +10,8 @@ use ::postgres::Transaction;
 
 use super::{PgStore, db, get, rows, stored, unsigned};
 use crate::events::{
-    ConversationDelta, ConversationStats, DEMO_PREFIX, Event, EventStore, HourlyRollup, LogLevel, LogQuery, LogRecord,
-    QuestionCount, QuestionDelta, Tier, day_of, fold,
+    ConversationDelta, ConversationStats, DEMO_PREFIX, DropOff, Event, EventStore, FLOW_TOPICS, FlowCount,
+    HourlyRollup, LogLevel, LogQuery, LogRecord, QuestionCount, QuestionDelta, Tier, day_of, fold,
 };
 use crate::names::StoredName;
 use crate::{Error, Result, Timestamp};
@@ -31,8 +31,41 @@ impl EventStore for PgStore {
             let (hours, conversations, questions) = fold(events);
             upsert_hours(tx, &hours)?;
             upsert_conversations(tx, &conversations)?;
+            extend_paths(tx, &conversations)?;
             upsert_questions(tx, &questions)
         })
+    }
+
+    fn flows(&self, bot: &str, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<FlowCount>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        rows(
+            self.query(
+                "SELECT path, COUNT(*) FROM conversations
+                 WHERE bot = $1 AND started_at >= $2 AND started_at < $3 AND path_len > 0
+                 GROUP BY path ORDER BY COUNT(*) DESC, path COLLATE \"C\" LIMIT $4",
+                &[&bot, &from, &to, &limit],
+            )?,
+            |row| {
+                let path: &str = get(row, 0)?;
+                Ok(FlowCount {
+                    topics: path.split('\n').map(str::to_owned).collect(),
+                    conversations: unsigned(row, 1)?,
+                })
+            },
+        )
+    }
+
+    fn drop_offs(&self, bot: &str, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<DropOff>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        rows(
+            self.query(
+                "SELECT last_topic, COUNT(*) FROM conversations
+                 WHERE bot = $1 AND started_at >= $2 AND started_at < $3 AND last_resolved = FALSE
+                 GROUP BY last_topic ORDER BY COUNT(*) DESC, last_topic COLLATE \"C\" LIMIT $4",
+                &[&bot, &from, &to, &limit],
+            )?,
+            |row| Ok(DropOff { topic: get(row, 0)?, conversations: unsigned(row, 1)? }),
+        )
     }
 
     fn hourly_rollups(&self, bot: &str, from: Timestamp, to: Timestamp) -> Result<Vec<HourlyRollup>> {
@@ -289,6 +322,34 @@ fn upsert_conversations(
     for ((bot, id), delta) in conversations {
         tx.execute(&statement, &[bot, id, &delta.first, &delta.last, &big(delta.messages), &big(delta.goals)])
             .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// Extends each conversation's flow path with the batch's reply topics, and sets its last
+/// topic. The upsert before it holds the conversation's row lock until commit, so a
+/// concurrent batch of the same conversation reads the path only once this one is written.
+fn extend_paths(tx: &mut Transaction<'_>, conversations: &HashMap<(String, String), ConversationDelta>) -> Result<()> {
+    let read = tx.prepare("SELECT path FROM conversations WHERE bot = $1 AND id = $2").map_err(db)?;
+    let write = tx
+        .prepare(
+            "UPDATE conversations SET path = $3, path_len = $4, last_topic = $5, last_resolved = $6
+             WHERE bot = $1 AND id = $2",
+        )
+        .map_err(db)?;
+    for ((bot, id), delta) in conversations {
+        let mut replies: Vec<&(Timestamp, String, bool)> = delta.replies.iter().collect();
+        replies.sort_by_key(|(at, _, _)| *at);
+        let Some((_, last_topic, last_resolved)) = replies.last() else { continue };
+        let path: String = get(&tx.query_one(&read, &[bot, id]).map_err(db)?, 0)?;
+        let mut topics: Vec<String> = path.split('\n').filter(|topic| !topic.is_empty()).map(str::to_owned).collect();
+        for (_, topic, _) in &replies {
+            if topics.len() < FLOW_TOPICS && topics.last() != Some(topic) {
+                topics.push(topic.clone());
+            }
+        }
+        let path_len = topics.len() as i64;
+        tx.execute(&write, &[bot, id, &topics.join("\n"), &path_len, last_topic, last_resolved]).map_err(db)?;
     }
     Ok(())
 }

@@ -4,11 +4,14 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{SqliteStore, db, require_bot, stored, write_audit};
-use crate::alerts::{AlertKind, AlertStore, Incident, MonitorRun, ProbeSample, ProbeTarget, UptimeCounts};
+use crate::alerts::{
+    AlertKind, AlertStore, Incident, MonitorRun, ProbeSample, ProbeTarget, ReportSchedule, UptimeCounts,
+};
 use crate::events::hour_of;
 use crate::{AuditEntry, Result, Timestamp};
 
 const INCIDENT_COLUMNS: &str = "id, bot, kind, opened_at, resolved_at, detail";
+const REPORT_SCHEDULE_COLUMNS: &str = "bot, period, formats, next_at, last_sent_at";
 
 impl AlertStore for SqliteStore {
     fn set_alert_settings(&self, bot: &str, settings: Option<&str>, audit: &AuditEntry) -> Result<()> {
@@ -180,6 +183,74 @@ impl AlertStore for SqliteStore {
             .map_err(db)?
             .collect::<rusqlite::Result<_>>()
             .map_err(db)
+    }
+
+    fn set_report_schedule(&self, schedule: &ReportSchedule, audit: &AuditEntry) -> Result<()> {
+        self.write(|tx| {
+            require_bot(tx, &schedule.bot)?;
+            tx.execute(
+                "INSERT INTO report_schedules (bot, period, formats, next_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (bot, period) DO UPDATE SET formats = excluded.formats, next_at = excluded.next_at",
+                params![schedule.bot, schedule.period, schedule.formats.join(","), schedule.next_at],
+            )
+            .map_err(db)?;
+            write_audit(tx, audit)
+        })
+    }
+
+    fn remove_report_schedule(&self, bot: &str, period: &str, audit: &AuditEntry) -> Result<bool> {
+        self.write(|tx| {
+            let removed = tx
+                .execute("DELETE FROM report_schedules WHERE bot = ?1 AND period = ?2", params![bot, period])
+                .map_err(db)?;
+            if removed > 0 {
+                write_audit(tx, audit)?;
+            }
+            Ok(removed > 0)
+        })
+    }
+
+    fn report_schedules(&self, bot: Option<&str>) -> Result<Vec<ReportSchedule>> {
+        let conn = self.reader();
+        let mut statement = conn
+            .prepare_cached(&format!(
+                "SELECT {REPORT_SCHEDULE_COLUMNS} FROM report_schedules WHERE (?1 IS NULL OR bot = ?1) ORDER BY bot, period"
+            ))
+            .map_err(db)?;
+        statement
+            .query_map([bot], |row| {
+                let formats: String = row.get(2)?;
+                Ok(ReportSchedule {
+                    bot: row.get(0)?,
+                    period: row.get(1)?,
+                    formats: formats.split(',').map(str::to_owned).collect(),
+                    next_at: row.get(3)?,
+                    last_sent_at: row.get(4)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)
+    }
+
+    fn claim_report(
+        &self,
+        bot: &str,
+        period: &str,
+        due_at: Timestamp,
+        next_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let moved = tx
+                .execute(
+                    "UPDATE report_schedules SET next_at = ?4, last_sent_at = ?5
+                     WHERE bot = ?1 AND period = ?2 AND next_at = ?3",
+                    params![bot, period, due_at, next_at, now],
+                )
+                .map_err(db)?;
+            Ok(moved == 1)
+        })
     }
 }
 

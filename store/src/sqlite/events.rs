@@ -10,8 +10,8 @@ use rusqlite::{Row, Transaction, params};
 
 use super::{SqliteStore, db, stored};
 use crate::events::{
-    ConversationDelta, ConversationStats, DEMO_PREFIX, Event, EventStore, HourlyRollup, LogLevel, LogQuery, LogRecord,
-    QuestionCount, QuestionDelta, Tier, day_of, fold,
+    ConversationDelta, ConversationStats, DEMO_PREFIX, DropOff, Event, EventStore, FLOW_TOPICS, FlowCount,
+    HourlyRollup, LogLevel, LogQuery, LogRecord, QuestionCount, QuestionDelta, Tier, day_of, fold,
 };
 use crate::names::StoredName;
 use crate::{Result, Timestamp};
@@ -28,6 +28,43 @@ impl EventStore for SqliteStore {
             upsert_conversations(tx, &conversations)?;
             upsert_questions(tx, &questions)
         })
+    }
+
+    fn flows(&self, bot: &str, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<FlowCount>> {
+        let conn = self.reader();
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT path, COUNT(*) FROM conversations
+                 WHERE bot = ?1 AND started_at >= ?2 AND started_at < ?3 AND path_len > 0
+                 GROUP BY path ORDER BY COUNT(*) DESC, path LIMIT ?4",
+            )
+            .map_err(db)?;
+        statement
+            .query_map(params![bot, from, to, limit as i64], |row| {
+                let path: String = row.get(0)?;
+                Ok(FlowCount { topics: path.split('\n').map(str::to_owned).collect(), conversations: row.get(1)? })
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)
+    }
+
+    fn drop_offs(&self, bot: &str, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<DropOff>> {
+        let conn = self.reader();
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT last_topic, COUNT(*) FROM conversations
+                 WHERE bot = ?1 AND started_at >= ?2 AND started_at < ?3 AND last_resolved = 0
+                 GROUP BY last_topic ORDER BY COUNT(*) DESC, last_topic LIMIT ?4",
+            )
+            .map_err(db)?;
+        statement
+            .query_map(params![bot, from, to, limit as i64], |row| {
+                Ok(DropOff { topic: row.get(0)?, conversations: row.get(1)? })
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)
     }
 
     fn hourly_rollups(&self, bot: &str, from: Timestamp, to: Timestamp) -> Result<Vec<HourlyRollup>> {
@@ -287,6 +324,34 @@ fn upsert_conversations(
         .map_err(db)?;
     for ((bot, id), delta) in conversations {
         statement.execute(params![bot, id, delta.first, delta.last, delta.messages, delta.goals]).map_err(db)?;
+    }
+    extend_paths(tx, conversations)
+}
+
+/// Extends each conversation's flow path with the batch's reply topics, and sets its last
+/// topic: read and written in the batch's transaction, so exact across writers.
+fn extend_paths(tx: &Transaction<'_>, conversations: &HashMap<(String, String), ConversationDelta>) -> Result<()> {
+    let mut read = tx.prepare_cached("SELECT path FROM conversations WHERE bot = ?1 AND id = ?2").map_err(db)?;
+    let mut write = tx
+        .prepare_cached(
+            "UPDATE conversations SET path = ?3, path_len = ?4, last_topic = ?5, last_resolved = ?6
+             WHERE bot = ?1 AND id = ?2",
+        )
+        .map_err(db)?;
+    for ((bot, id), delta) in conversations {
+        let mut replies: Vec<&(Timestamp, String, bool)> = delta.replies.iter().collect();
+        replies.sort_by_key(|(at, _, _)| *at);
+        let Some((_, last_topic, last_resolved)) = replies.last() else { continue };
+        let path: String = read.query_row(params![bot, id], |row| row.get(0)).map_err(db)?;
+        let mut topics: Vec<String> = path.split('\n').filter(|topic| !topic.is_empty()).map(str::to_owned).collect();
+        for (_, topic, _) in &replies {
+            if topics.len() < FLOW_TOPICS && topics.last() != Some(topic) {
+                topics.push(topic.clone());
+            }
+        }
+        write
+            .execute(params![bot, id, topics.join("\n"), topics.len() as i64, last_topic, last_resolved])
+            .map_err(db)?;
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use docent_lifecycle::drafts::Drafted;
 use docent_lifecycle::store::{AdminToken, LogLevel, Plan};
 use docent_lifecycle::when::{self, now};
 use docent_protocol::{ErrorCode, Visibility};
@@ -249,6 +250,21 @@ async fn bot_action(
                 format!("console: alert settings set by admin:{}", admin.name),
             );
             return Ok(redirect(&format!("/admin/bots/{bot}/analytics#alerts")));
+        }
+        "draft" => {
+            let question = form.get("question").cloned().unwrap_or_default();
+            let today = docent_analytics::report::date(now());
+            let drafted = blocking(lifecycle, move |lifecycle| lifecycle.draft_qa(&id, &question, &today)).await?;
+            let outcome = match drafted {
+                Drafted::Added { .. } => "added",
+                Drafted::AlreadyThere { .. } => "exists",
+            };
+            state.recorder.log(
+                LogLevel::Info,
+                Some(bot),
+                format!("console: Q&A draft {outcome} in knowledge/drafts.toml by admin:{}", admin.name),
+            );
+            return Ok(redirect(&format!("/admin/bots/{bot}/analytics?drafted={outcome}#unresolved")));
         }
         "check-site" => {
             let url = field("url").ok_or_else(|| ApiError::invalid_request("give the page's address"))?;

@@ -8,7 +8,9 @@ use std::fmt::Write;
 use docent_analytics::report::{Format, Period, Report};
 use docent_analytics::{Dashboard, Goal, Range, Standing, chart};
 use docent_lifecycle::store::events::day_of;
-use docent_lifecycle::store::{AdminToken, Incident, LogLevel, LogQuery, LogRecord, QuestionCount, Scope};
+use docent_lifecycle::store::{
+    AdminToken, Incident, LogLevel, LogQuery, LogRecord, QuestionCount, ReportSchedule, Scope,
+};
 use docent_lifecycle::when::{self, now};
 use docent_protocol::ErrorCode;
 use hyper::StatusCode;
@@ -77,18 +79,19 @@ pub(super) async fn analytics(
     let pairs = query_pairs(query);
     let (key, range) = chosen_range(&pairs, now())?;
     let id = bot.to_owned();
-    let (dashboard, incidents, settings) = blocking(&state.lifecycle, move |lifecycle| {
+    let (dashboard, incidents, settings, schedules) = blocking(&state.lifecycle, move |lifecycle| {
         lifecycle.require_bot(&id)?;
         let store = lifecycle.store();
         Ok((
             Dashboard::load(store, &id, range)?,
             store.incidents(Some(&id), INCIDENT_ROWS)?,
             alerts::settings_of(store, &id)?,
+            store.report_schedules(Some(&id))?,
         ))
     })
     .await?;
     let alerting = format!("{}{}", incidents_section(&incidents), alerts_section(me, bot, &settings));
-    Ok(html(StatusCode::OK, analytics_page(me, &dashboard, &key, &pairs, &alerting)))
+    Ok(html(StatusCode::OK, analytics_page(me, &dashboard, &key, &pairs, &schedules, &alerting)))
 }
 
 /// Incidents listed on the Analytics page, newest first.
@@ -162,6 +165,7 @@ fn analytics_page(
     board: &Dashboard,
     key: &str,
     pairs: &[(String, String)],
+    schedules: &[ReportSchedule],
     alerting: &str,
 ) -> String {
     let id = escape(&board.bot);
@@ -178,7 +182,7 @@ fn analytics_page(
         );
     }
     body.push_str(&range_form(key, pairs, board.range));
-    body.push_str(&reports_section(&id));
+    body.push_str(&reports_section(&id, schedules));
     body.push_str(&targets_section(board));
     body.push_str(&figures_section(board));
     body.push_str("<section class=\"card charts\"><h2>Charts</h2>");
@@ -197,8 +201,16 @@ fn analytics_page(
         }
     }
     body.push_str("</section>");
-    body.push_str(&questions_section("Most asked questions", "most-asked", &board.top_questions, false));
-    body.push_str(&questions_section("Unresolved questions", "unresolved", &board.unresolved, true));
+    body.push_str(&questions_section(me, &id, "Most asked questions", "most-asked", &board.top_questions, false));
+    if let Some(drafted) = field(pairs, "drafted") {
+        let text = match drafted {
+            "added" => "Drafted in <code>knowledge/drafts.toml</code>: write its answer there, then deploy.",
+            _ => "That question is drafted in <code>knowledge/drafts.toml</code> already.",
+        };
+        let _ = write!(body, "<p class=\"notice\" role=\"status\" id=\"drafted\">{text}</p>");
+    }
+    body.push_str(&questions_section(me, &id, "Unresolved questions", "unresolved", &board.unresolved, true));
+    body.push_str(&flows_section(board));
     body.push_str(alerting);
     page(&format!("{} analytics", board.bot), Some((me.name, me.csrf)), &body)
 }
@@ -225,8 +237,8 @@ fn range_form(key: &str, pairs: &[(String, String)], range: Range) -> String {
     html
 }
 
-/// Download links for each period and format; `id` is already escaped.
-fn reports_section(id: &str) -> String {
+/// Download links for each period and format, and the report schedules; `id` is already escaped.
+fn reports_section(id: &str, schedules: &[ReportSchedule]) -> String {
     let mut html = String::from(
         "<section class=\"card\"><h2>Reports</h2><table id=\"reports\"><thead><tr><th scope=\"col\">Period</th>\
          <th scope=\"col\">Summary (HTML)</th><th scope=\"col\">Detail (Excel)</th>\
@@ -242,7 +254,31 @@ fn reports_section(id: &str) -> String {
     }
     html.push_str(
         "</tbody></table><p class=\"muted\">Whole UTC days up to today 00:00, compared with the period before; \
-         the same files as <code>docent report</code>.</p></section>",
+         the same files as <code>docent report</code>.</p>",
+    );
+    html.push_str(
+        "<h3>Sent on schedule</h3><table id=\"report-schedules\"><thead><tr><th scope=\"col\">Report</th>\
+         <th scope=\"col\">Formats</th><th scope=\"col\">Next</th><th scope=\"col\">Last sent</th></tr></thead><tbody>",
+    );
+    for schedule in schedules {
+        let name = Period::parse(&schedule.period).map_or("Unknown", Period::adjective);
+        let last = schedule.last_sent_at.map_or_else(|| "never".to_owned(), when::format);
+        let _ = write!(
+            html,
+            "<tr data-period=\"{period}\"><th scope=\"row\">{name}</th><td>{formats}</td><td>{next}</td><td>{last}</td></tr>",
+            period = escape(&schedule.period),
+            formats = escape(&schedule.formats.join(", ")),
+            next = escape(&when::format(schedule.next_at)),
+            last = escape(&last),
+        );
+    }
+    if schedules.is_empty() {
+        html.push_str("<tr><td colspan=\"4\">None.</td></tr>");
+    }
+    let _ = write!(
+        html,
+        "</tbody></table><p class=\"muted\">Sent to the alert channels below (SMS excepted); set with \
+         <code>docent reports {id} schedule --period week --format pdf,xlsx</code>.</p></section>"
     );
     html
 }
@@ -359,23 +395,77 @@ fn figures_section(board: &Dashboard) -> String {
     html
 }
 
-fn questions_section(title: &str, id: &str, questions: &[QuestionCount], unresolved: bool) -> String {
+/// A table of question groups; unresolved ones get a button writing a Q&A draft of the way a
+/// visitor asked it (`id` is already escaped).
+fn questions_section(
+    me: &Operator<'_>,
+    id: &str,
+    title: &str,
+    table: &str,
+    questions: &[QuestionCount],
+    unresolved: bool,
+) -> String {
     let mut html = format!(
-        "<section class=\"card\"><h2>{title}</h2><table id=\"{id}\"><thead><tr><th scope=\"col\">Question</th>\
-         <th scope=\"col\">Asked as</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        if unresolved { "Unresolved" } else { "Asked" }
+        "<section class=\"card\"><h2>{title}</h2><table id=\"{table}\"><thead><tr><th scope=\"col\">Question</th>\
+         <th scope=\"col\">Asked as</th><th scope=\"col\">{}</th>{}</tr></thead><tbody>",
+        if unresolved { "Unresolved" } else { "Asked" },
+        if unresolved { "<th scope=\"col\">Q&amp;A draft</th>" } else { "" },
     );
     for question in questions {
         let _ = write!(
             html,
-            "<tr><td>{}</td><td class=\"muted\">{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"muted\">{}</td><td>{}</td>",
             escape(&question.question),
             escape(&question.example),
             if unresolved { question.unresolved } else { question.asked }
         );
+        if unresolved {
+            let _ = write!(
+                html,
+                "<td><form method=\"post\" action=\"/admin/bots/{id}/draft\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                 <input type=\"hidden\" name=\"question\" value=\"{question}\"><button>Draft a Q&amp;A</button></form></td>",
+                csrf = escape(me.csrf),
+                question = escape(&question.example),
+            );
+        }
+        html.push_str("</tr>");
     }
     if questions.is_empty() {
-        html.push_str("<tr><td colspan=\"3\">None in this range.</td></tr>");
+        let _ = write!(html, "<tr><td colspan=\"{}\">None in this range.</td></tr>", if unresolved { 4 } else { 3 });
+    }
+    html.push_str("</tbody></table>");
+    if unresolved {
+        html.push_str(
+            "<p class=\"muted\">A draft is a <code>[[qa]]</code> with an empty answer in \
+             <code>knowledge/drafts.toml</code>; it is left out of the bot until you write its answer and deploy.</p>",
+        );
+    }
+    html.push_str("</section>");
+    html
+}
+
+/// The most taken flow paths and the drop-off points (see docs/analytics.md).
+fn flows_section(board: &Dashboard) -> String {
+    let mut html = String::from(
+        "<section class=\"card\"><h2>User flows</h2><table id=\"flows\"><thead><tr><th scope=\"col\">Topics, in order</th>\
+         <th scope=\"col\">Conversations</th></tr></thead><tbody>",
+    );
+    for flow in &board.flows {
+        let topics: Vec<String> = flow.topics.iter().map(|topic| escape(topic)).collect();
+        let _ = write!(html, "<tr><td>{}</td><td>{}</td></tr>", topics.join(" → "), flow.conversations);
+    }
+    if board.flows.is_empty() {
+        html.push_str("<tr><td colspan=\"2\">None in this range.</td></tr>");
+    }
+    html.push_str(
+        "</tbody></table><h3>Drop-off points</h3><table id=\"drop-offs\"><thead><tr>\
+         <th scope=\"col\">Last topic of unresolved conversations</th><th scope=\"col\">Conversations</th></tr></thead><tbody>",
+    );
+    for drop in &board.drop_offs {
+        let _ = write!(html, "<tr><td>{}</td><td>{}</td></tr>", escape(&drop.topic), drop.conversations);
+    }
+    if board.drop_offs.is_empty() {
+        html.push_str("<tr><td colspan=\"2\">None in this range.</td></tr>");
     }
     html.push_str("</tbody></table></section>");
     html
