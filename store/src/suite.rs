@@ -547,6 +547,12 @@ fn incidents_open_and_resolve_once(store: &dyn Store) {
     );
     assert_eq!(store.resolve_incident("acme", AlertKind::ErrorRate, T0 + 61).unwrap(), None, "resolved once");
     assert_eq!(store.resolve_incident("acme", AlertKind::Downtime, T0).unwrap(), None, "nothing open");
+    assert_eq!(
+        store.open_incident("acme", AlertKind::ErrorRate, T0 + 60, "stale").unwrap(),
+        None,
+        "a judgement from before the resolution does not reopen"
+    );
+    assert_eq!(store.resolve_incident("acme", AlertKind::Storage, T0 + 1).unwrap(), None, "not older than its opening");
     let again = store.open_incident("acme", AlertKind::ErrorRate, T0 + 120, "15 % errors").unwrap().unwrap();
     assert_ne!(again.id, resolved.id, "after resolving, a new incident opens");
 

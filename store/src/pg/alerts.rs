@@ -52,7 +52,9 @@ impl AlertStore for PgStore {
     fn open_incident(&self, bot: &str, kind: AlertKind, at: Timestamp, detail: &str) -> Result<Option<Incident>> {
         let row = self.query_opt(
             &format!(
-                "INSERT INTO incidents (bot, kind, opened_at, detail) VALUES ($1, $2, $3, $4)
+                "INSERT INTO incidents (bot, kind, opened_at, detail) SELECT $1::text, $2::text, $3::bigint, $4::text
+                 WHERE NOT EXISTS
+                     (SELECT 1 FROM incidents WHERE bot = $1 AND kind = $2 AND resolved_at >= $3)
                  ON CONFLICT (bot, kind) WHERE resolved_at IS NULL DO NOTHING
                  RETURNING {INCIDENT_COLUMNS}"
             ),
@@ -64,7 +66,8 @@ impl AlertStore for PgStore {
     fn resolve_incident(&self, bot: &str, kind: AlertKind, at: Timestamp) -> Result<Option<Incident>> {
         let row = self.query_opt(
             &format!(
-                "UPDATE incidents SET resolved_at = $3 WHERE bot = $1 AND kind = $2 AND resolved_at IS NULL
+                "UPDATE incidents SET resolved_at = $3
+                 WHERE bot = $1 AND kind = $2 AND resolved_at IS NULL AND opened_at < $3
                  RETURNING {INCIDENT_COLUMNS}"
             ),
             &[&bot, &kind.as_str(), &at],

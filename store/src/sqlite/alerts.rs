@@ -47,7 +47,9 @@ impl AlertStore for SqliteStore {
         self.write(|tx| {
             let inserted = tx
                 .execute(
-                    "INSERT INTO incidents (bot, kind, opened_at, detail) VALUES (?1, ?2, ?3, ?4)
+                    "INSERT INTO incidents (bot, kind, opened_at, detail) SELECT ?1, ?2, ?3, ?4
+                     WHERE NOT EXISTS
+                         (SELECT 1 FROM incidents WHERE bot = ?1 AND kind = ?2 AND resolved_at >= ?3)
                      ON CONFLICT (bot, kind) WHERE resolved_at IS NULL DO NOTHING",
                     params![bot, kind.as_str(), at, detail],
                 )
@@ -66,7 +68,8 @@ impl AlertStore for SqliteStore {
         self.write(|tx| {
             tx.query_row(
                 &format!(
-                    "UPDATE incidents SET resolved_at = ?3 WHERE bot = ?1 AND kind = ?2 AND resolved_at IS NULL
+                    "UPDATE incidents SET resolved_at = ?3
+                     WHERE bot = ?1 AND kind = ?2 AND resolved_at IS NULL AND opened_at < ?3
                      RETURNING {INCIDENT_COLUMNS}"
                 ),
                 params![bot, kind.as_str(), at],
