@@ -61,7 +61,7 @@ impl ApiError {
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ErrorCode::TooManyAttempts | ErrorCode::MessageLimitReached => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::BotOffline | ErrorCode::PlanExpired => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::BotOffline | ErrorCode::PlanExpired | ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::DeployInProgress | ErrorCode::CannotDeploy | ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,

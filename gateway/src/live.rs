@@ -1,7 +1,8 @@
 //! The bots as they are live now, rebuilt from the store whenever its revision moves.
 //!
-//! The store is the only truth. A gateway polls [`Lifecycle::revision`] every
-//! [`POLL_INTERVAL`]; when it moves, [`LiveBots::refresh`] reads every bot's row,
+//! The store is the only truth. A gateway reads [`Lifecycle::revision`] as soon as the
+//! store announces a change (PostgreSQL's `NOTIFY`) and at least every [`POLL_INTERVAL`];
+//! when it moves, [`LiveBots::refresh`] reads every bot's row,
 //! opens the generations that changed (reusing the ones already open), and swaps the
 //! whole view in one step, so a request sees either the old or the new view, never a
 //! mix. A generation that cannot be opened leaves that bot on what it served before; a bot
@@ -130,14 +131,19 @@ impl LiveBots {
         Ok(true)
     }
 
-    /// Follows the store until the process ends: a refresh every [`POLL_INTERVAL`].
+    /// Follows the store until the process ends: a refresh as soon as the store announces a
+    /// change (PostgreSQL's `NOTIFY`), and at least every [`POLL_INTERVAL`] whatever it says.
     pub async fn follow(self: Arc<Self>, lifecycle: Arc<Lifecycle>) {
-        let mut ticks = tokio::time::interval(POLL_INTERVAL);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            ticks.tick().await;
             let (live, lifecycle) = (Arc::clone(&self), Arc::clone(&lifecycle));
-            match tokio::task::spawn_blocking(move || live.refresh(&lifecycle)).await {
+            let refreshed = tokio::task::spawn_blocking(move || {
+                if let Err(err) = lifecycle.wait_for_change(POLL_INTERVAL) {
+                    tracing::debug!(%err, "no change notices from the store; polling");
+                    std::thread::sleep(POLL_INTERVAL);
+                }
+                live.refresh(&lifecycle)
+            });
+            match refreshed.await {
                 Ok(Ok(_)) => {}
                 Ok(Err(err)) => tracing::warn!(%err, "cannot read the store; serving what is live"),
                 Err(err) => tracing::error!(%err, "the refresh task failed"),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use docent_indexer::Embedder;
+use docent_lifecycle::store::PgUrl;
 use docent_lifecycle::{LifecycleOptions, PeakHours};
 
 use crate::assets::WidgetAssets;
@@ -17,9 +18,13 @@ pub struct DataArgs {
     /// The bots folder: one folder per bot, named by its id.
     #[arg(long = "bots", default_value = "bots", env = "DOCENT_BOTS")]
     pub bots: PathBuf,
-    /// The data directory: the store and every generation's artifacts.
+    /// The data directory: every generation's artifacts, and the store unless `--store` names one.
     #[arg(long = "data", default_value = "docent-data", env = "DOCENT_DATA")]
     pub data: PathBuf,
+    /// A PostgreSQL store shared by several gateways: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.
+    /// Without it, the store is SQLite in the data directory.
+    #[arg(long = "store", env = "DOCENT_STORE", hide_env_values = true)]
+    pub store: Option<String>,
     /// A sentence-transformers BERT folder (config.json, tokenizer.json, model.safetensors) for
     /// semantic search. Without it, bots use lexical search only.
     #[arg(long = "model", env = "DOCENT_MODEL")]
@@ -33,13 +38,21 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    /// Lifecycle options for these folders, with the model loaded.
+    /// Lifecycle options for these folders, with the store URL checked and the model loaded.
     pub fn lifecycle_options(&self) -> anyhow::Result<LifecycleOptions> {
         let mut options = LifecycleOptions::new(&self.data, &self.bots);
+        options.store = self.store.as_deref().map(PgUrl::parse).transpose().context("--store (or DOCENT_STORE)")?;
         options.peak_hours = self.peak_hours;
         options.keep_generations = self.keep;
         options.embedder = self.model.as_deref().map(load_model).transpose()?;
         Ok(options)
+    }
+}
+
+impl DataArgs {
+    /// Whether a store exists to be opened: a PostgreSQL one is named, or the data directory holds SQLite's.
+    pub fn has_store(&self) -> bool {
+        self.store.is_some() || self.data.join("docent.sqlite").is_file()
     }
 }
 

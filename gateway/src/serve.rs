@@ -74,7 +74,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut options = args.data.lifecycle_options()?;
     options.public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
     options.widget_bundle = assets.get("bundle.js").map(|bundle| Arc::new(bundle.plain.to_vec()));
-    let lifecycle = Arc::new(Lifecycle::open(options).context("cannot open the data directory")?);
+    let location = options.location();
+    let lifecycle = Arc::new(Lifecycle::open(options).with_context(|| format!("cannot open {location}"))?);
     let mut state = app_state(lifecycle, assets)?;
     args.client.apply(&mut state)?;
     state.recorder.set_text_retention_days(args.text_retention_days);

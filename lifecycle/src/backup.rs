@@ -67,6 +67,12 @@ impl Lifecycle {
 
     /// Restores `file` into `data_dir`, which must not exist or be empty.
     pub fn restore(file: &Path, options: LifecycleOptions) -> Result<BackupReport> {
+        if let Some(url) = &options.store {
+            return Err(Error::Refused(format!(
+                "a backup holds a SQLite store and restores into a data directory, not into {url}; \
+                 run restore without --store (a PostgreSQL store is restored with pg_restore)"
+            )));
+        }
         let data_dir = options.data_dir.clone();
         if data_dir.exists() && std::fs::read_dir(&data_dir).map_err(io_error(&data_dir))?.next().is_some() {
             return Err(Error::Refused(format!(
@@ -105,6 +111,8 @@ impl Lifecycle {
         let result = (|| {
             let mut restore_options = options.clone();
             restore_options.data_dir = scratch.join("data");
+            // The file holds its own SQLite store, whatever store the caller runs on.
+            restore_options.store = None;
             let mut report = Lifecycle::restore(file, restore_options.clone())?;
             let lifecycle = Lifecycle::open(restore_options)?;
             for (bot, live, qa_pairs) in &mut report.bots {

@@ -6,7 +6,8 @@
 //! # The data directory
 //!
 //! ```text
-//! DIR/docent.sqlite             the store (WAL): the only truth for what is live
+//! DIR/docent.sqlite             the store (WAL): the only truth for what is live, unless
+//!                               `store` names a PostgreSQL database shared by several gateways
 //! DIR/generations/<bot>/<n>/    immutable generation: config.toml (bot.toml as deployed) + index/
 //! DIR/generations/<bot>/.tmp-*  unfinished builds, deleted at start-up and never opened
 //! DIR/embeddings/               embedding cache shared by every build
@@ -37,8 +38,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use docent_indexer::{Embedder, KnowledgeBase};
 use docent_store::{
-    AccessToken, AuditEntry, BotRow, BotSeed, BotStatus, Generation, GenerationKind, LockHolder, Plan, SqliteStore,
-    Store, Timestamp, Visibility,
+    AccessToken, AuditEntry, BotRow, BotSeed, BotStatus, Generation, GenerationKind, LockHolder, PgStore, PgUrl, Plan,
+    SqliteStore, Store, Timestamp, Visibility,
 };
 use serde::Serialize;
 
@@ -91,7 +92,11 @@ pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_
 /// How to open a [`Lifecycle`].
 #[derive(Clone)]
 pub struct LifecycleOptions {
+    /// Generations, the embedding cache and, without [`LifecycleOptions::store`], the SQLite store.
+    /// Gateways sharing a PostgreSQL store share this folder too.
     pub data_dir: PathBuf,
+    /// A PostgreSQL store shared by several gateways; `None` keeps SQLite in the data directory.
+    pub store: Option<PgUrl>,
     /// The bots folder (the owners' sources): `<bots_dir>/<bot>/bot.toml` and `knowledge/`.
     pub bots_dir: PathBuf,
     /// The gateway's public base URL, for the integration code and console links.
@@ -107,9 +112,18 @@ pub struct LifecycleOptions {
 }
 
 impl LifecycleOptions {
+    /// Where the store and the generations are, for messages (a URL without its password).
+    pub fn location(&self) -> String {
+        match &self.store {
+            Some(url) => format!("the store {url} with the data directory {}", self.data_dir.display()),
+            None => format!("the data directory {}", self.data_dir.display()),
+        }
+    }
+
     pub fn new(data_dir: impl Into<PathBuf>, bots_dir: impl Into<PathBuf>) -> LifecycleOptions {
         LifecycleOptions {
             data_dir: data_dir.into(),
+            store: None,
             bots_dir: bots_dir.into(),
             public_url: "http://127.0.0.1:8080".to_owned(),
             widget_bundle: None,
@@ -223,17 +237,16 @@ fn model_id(options: &LifecycleOptions, config: &BotConfig) -> Option<String> {
 const LOCK_LEASE_SECONDS: i64 = 120;
 
 impl Lifecycle {
-    /// Opens the data directory (creating it), migrates the store, and removes unfinished
+    /// Opens the data directory (creating it) and the store (SQLite in the directory, or the
+    /// PostgreSQL database of `options.store`), migrates the store, and removes unfinished
     /// builds and unreferenced generation directories of bots no live process is deploying.
     pub fn open(options: LifecycleOptions) -> Result<Lifecycle> {
         std::fs::create_dir_all(options.data_dir.join("generations")).map_err(io_error(&options.data_dir))?;
-        let store = SqliteStore::open(&options.data_dir.join("docent.sqlite"))?;
-        let lifecycle = Lifecycle {
-            options,
-            store: Arc::new(store),
-            usage_tally: Mutex::default(),
-            change_hook: RwLock::default(),
+        let store: Arc<dyn Store> = match &options.store {
+            Some(url) => Arc::new(PgStore::open(url)?),
+            None => Arc::new(SqliteStore::open(&options.data_dir.join("docent.sqlite"))?),
         };
+        let lifecycle = Lifecycle { options, store, usage_tally: Mutex::default(), change_hook: RwLock::default() };
         lifecycle.clean_leftovers()?;
         Ok(lifecycle)
     }
@@ -255,6 +268,12 @@ impl Lifecycle {
     /// Increases with every change a gateway must see; poll it and reload on change.
     pub fn revision(&self) -> Result<u64> {
         Ok(self.store.revision()?)
+    }
+
+    /// Waits up to `timeout` for the store to announce a change (PostgreSQL does; SQLite just
+    /// waits). Poll [`Lifecycle::revision`] after it either way.
+    pub fn wait_for_change(&self, timeout: std::time::Duration) -> Result<bool> {
+        Ok(self.store.wait_for_change(timeout)?)
     }
 
     pub(crate) fn bot_dir(&self, bot: &str) -> PathBuf {

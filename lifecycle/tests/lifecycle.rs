@@ -468,8 +468,16 @@ fn a_backup_restores_and_verifies() {
     assert_eq!(config.name, "Staff Handbook");
     assert_eq!(knowledge.stats().qa_pairs, 10);
     assert_eq!(restored.list_tokens("handbook").unwrap().len(), 1);
-    let err = Lifecycle::restore(&file, options).unwrap_err().to_string();
+    let err = Lifecycle::restore(&file, options.clone()).unwrap_err().to_string();
     assert!(err.contains("is not empty"), "{err}");
+
+    // A backup is a SQLite store: it never lands in a PostgreSQL store, nor does verifying one touch it.
+    options.data_dir = fixture.path("restored-elsewhere");
+    options.store = Some(docent_lifecycle::store::PgUrl::parse("postgres://docent:s3cret@127.0.0.1:9/docent").unwrap());
+    let err = Lifecycle::restore(&file, options.clone()).unwrap_err().to_string();
+    assert!(err.contains("run restore without --store") && !err.contains("s3cret"), "{err}");
+    assert!(!options.data_dir.exists());
+    assert_eq!(Lifecycle::verify_backup(&file, &options).unwrap().bots, verified.bots);
 }
 
 #[test]

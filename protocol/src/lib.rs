@@ -348,6 +348,8 @@ pub enum ErrorCode {
     Conflict,
     /// The request (its body, or the whole exchange) took longer than the gateway allows.
     RequestTimeout,
+    /// This gateway cannot serve yet: its store is unreachable or a live generation is not open.
+    NotReady,
     /// Something failed inside the gateway; the logs say what.
     Internal,
 }
@@ -375,6 +377,7 @@ impl ErrorCode {
             ErrorCode::CannotDeploy => "cannot_deploy",
             ErrorCode::Conflict => "conflict",
             ErrorCode::RequestTimeout => "request_timeout",
+            ErrorCode::NotReady => "not_ready",
             ErrorCode::Internal => "internal",
         }
     }
@@ -406,6 +409,7 @@ mod tests {
             ErrorCode::CannotDeploy,
             ErrorCode::Conflict,
             ErrorCode::RequestTimeout,
+            ErrorCode::NotReady,
             ErrorCode::Internal,
         ];
         for code in all {

@@ -60,10 +60,6 @@ impl AlertKind {
             AlertKind::ContinuousTests => "continuous_tests",
         }
     }
-
-    pub fn parse(text: &str) -> Option<AlertKind> {
-        AlertKind::ALL.into_iter().find(|kind| kind.as_str() == text)
-    }
 }
 
 /// One incident: opened when a rule started firing, resolved when it stopped.
@@ -146,8 +142,12 @@ pub trait AlertStore {
     fn bots_with_alerts(&self) -> Result<Vec<String>>;
 
     /// Opens an incident of `kind` for `bot` unless one is open; returns it when this call opened it.
+    /// `at` is when the caller saw the facts: an incident of the kind resolved at or after it means
+    /// those facts are older than that resolution, so nothing opens (several gateways and watchers
+    /// judge the same facts; a stale judgement must not reopen what a fresher one resolved).
     fn open_incident(&self, bot: &str, kind: AlertKind, at: Timestamp, detail: &str) -> Result<Option<Incident>>;
-    /// Resolves the open incident of `kind` for `bot`; returns it when this call resolved it.
+    /// Resolves the open incident of `kind` for `bot`, if it opened before `at` (a judgement no
+    /// newer than the opening is stale); returns it when this call resolved it.
     fn resolve_incident(&self, bot: &str, kind: AlertKind, at: Timestamp) -> Result<Option<Incident>>;
     /// Newest first; one bot's or all.
     fn incidents(&self, bot: Option<&str>, limit: usize) -> Result<Vec<Incident>>;

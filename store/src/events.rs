@@ -6,6 +6,8 @@
 //! activity, messages, goals) and daily counts per normalised question. Texts are stored
 //! redacted by the caller; [`EventStore::purge_texts`] forgets them after the retention.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use crate::{Result, Timestamp};
@@ -341,6 +343,93 @@ pub fn hour_of(at: Timestamp) -> Timestamp {
 /// The start of the UTC day containing `at`.
 pub fn day_of(at: Timestamp) -> Timestamp {
     at - at.rem_euclid(86_400)
+}
+
+/// One conversation's change from a batch.
+pub(crate) struct ConversationDelta {
+    pub(crate) first: Timestamp,
+    pub(crate) last: Timestamp,
+    pub(crate) messages: u64,
+    pub(crate) goals: u64,
+    /// The batch's replies in order: (time, topic, answered).
+    pub(crate) replies: Vec<(Timestamp, String, bool)>,
+}
+
+/// One question's change from a batch.
+pub(crate) struct QuestionDelta {
+    pub(crate) example: String,
+    pub(crate) asked: u64,
+    pub(crate) unresolved: u64,
+}
+
+pub(crate) type Folded = (
+    HashMap<(String, Timestamp), HourlyRollup>,
+    HashMap<(String, String), ConversationDelta>,
+    HashMap<(String, Timestamp, String), QuestionDelta>,
+);
+
+/// Sums a batch per bot and hour, per conversation and per question and day.
+pub(crate) fn fold(events: &[Event]) -> Folded {
+    let (mut hours, mut conversations, mut questions) = (HashMap::new(), HashMap::new(), HashMap::new());
+    for event in events {
+        let hour: &mut HourlyRollup = hours.entry((event.bot.clone(), hour_of(event.at))).or_default();
+        match event.kind {
+            EventKind::ConversationStart => hour.conversations += 1,
+            EventKind::Message => hour.messages += 1,
+            EventKind::Reply => {
+                match event.tier {
+                    Some(Tier::Answer) => hour.answers += 1,
+                    Some(Tier::Suggestions) => hour.suggestions += 1,
+                    Some(Tier::Unknown) | None => hour.unknowns += 1,
+                }
+                let latency = event.latency_ms.unwrap_or(0);
+                hour.latency_ms_sum += latency;
+                hour.slow_replies += u64::from(latency > SLOW_REPLY_MS);
+            }
+            EventKind::Error => hour.errors += 1,
+            EventKind::Open => hour.opens += 1,
+            EventKind::Close => hour.closes += 1,
+            EventKind::ThumbUp => hour.thumbs_up += 1,
+            EventKind::ThumbDown => hour.thumbs_down += 1,
+            EventKind::Rating => {
+                hour.ratings += 1;
+                hour.rating_sum += event.value.unwrap_or(0).clamp(0, 5) as u64;
+            }
+            EventKind::Goal => hour.goals += 1,
+        }
+        if let Some(conversation) = &event.conversation {
+            let delta = conversations.entry((event.bot.clone(), conversation.clone())).or_insert(ConversationDelta {
+                first: event.at,
+                last: event.at,
+                messages: 0,
+                goals: 0,
+                replies: Vec::new(),
+            });
+            delta.first = delta.first.min(event.at);
+            delta.last = delta.last.max(event.at);
+            delta.messages += u64::from(event.kind == EventKind::Message);
+            delta.goals += u64::from(event.kind == EventKind::Goal);
+            if event.kind == EventKind::Reply {
+                let topic = event.source.clone().unwrap_or_else(|| NO_MATCH.to_owned());
+                delta.replies.push((event.at, topic, event.tier == Some(Tier::Answer)));
+            }
+        }
+        if event.kind == EventKind::Reply
+            && let Some(text) = &event.text
+        {
+            let question = normalize_question(text);
+            if !question.is_empty() {
+                let delta = questions.entry((event.bot.clone(), day_of(event.at), question)).or_insert(QuestionDelta {
+                    example: text.clone(),
+                    asked: 0,
+                    unresolved: 0,
+                });
+                delta.asked += 1;
+                delta.unresolved += u64::from(event.tier != Some(Tier::Answer));
+            }
+        }
+    }
+    (hours, conversations, questions)
 }
 
 #[cfg(test)]

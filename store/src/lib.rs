@@ -1,8 +1,9 @@
 //! Docent's source of truth: which generation of each bot is live, and every run-time setting.
 //!
-//! [`Store`] is a small synchronous trait so that a PostgreSQL implementation can
-//! follow the SQLite one ([`SqliteStore`]) for several gateways. Nothing in the
-//! trait names a SQLite type. Every change a gateway must see (live pointer,
+//! [`Store`] is a small synchronous trait with two implementations: [`SqliteStore`], one
+//! file in the data directory (the default), and [`PgStore`], a PostgreSQL database that
+//! several gateways share. Nothing in the trait names a backend's type, and both pass the
+//! same [`suite`]. Every change a gateway must see (live pointer,
 //! status, visibility, password, tokens, plans) bumps the global
 //! [`Store::revision`] in the same transaction as the change and writes an
 //! audit entry in that transaction too, so a gateway polling the revision never
@@ -13,6 +14,8 @@
 
 pub mod alerts;
 pub mod events;
+mod names;
+mod pg;
 mod sqlite;
 pub mod suite;
 
@@ -24,6 +27,7 @@ pub use events::{
     ConversationStats, DropOff, Event, EventKind, EventStore, FlowCount, HourlyRollup, LogLevel, LogQuery, LogRecord,
     QuestionCount, Tier,
 };
+pub use pg::{PgStore, PgUrl, REVISION_CHANNEL};
 pub use sqlite::SqliteStore;
 
 /// Unix seconds, UTC.
@@ -38,6 +42,12 @@ pub enum Error {
     /// The change contradicts what is stored (a name already taken, a generation missing).
     #[error("{0}")]
     Conflict(String),
+    /// A store URL that cannot be used; the text says why (never with its password).
+    #[error("invalid store URL: {0}")]
+    Url(String),
+    /// This backend cannot do it; the text says what to do instead.
+    #[error("{0}")]
+    Unsupported(String),
     /// The store was written by a newer docent.
     #[error("store schema version {found} is newer than this docent knows ({known}); upgrade docent")]
     TooNew { found: i64, known: i64 },
@@ -307,6 +317,13 @@ impl AuditEntry {
 pub trait Store: EventStore + AlertStore + Send + Sync {
     /// Increases with every change a gateway must see.
     fn revision(&self) -> Result<u64>;
+    /// Waits up to `timeout` for the store to announce that the revision moved; returns whether
+    /// it did. A backend that cannot announce changes just waits: callers poll
+    /// [`Store::revision`] after each wait either way.
+    fn wait_for_change(&self, timeout: std::time::Duration) -> Result<bool> {
+        std::thread::sleep(timeout);
+        Ok(false)
+    }
 
     /// Creates the bot's row from `seed` if the store does not know it yet; returns whether it did.
     fn ensure_bot(&self, id: &str, seed: &BotSeed, audit: &AuditEntry) -> Result<bool>;

@@ -14,10 +14,11 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 mod alerts;
 mod events;
 
+use crate::names::StoredName;
 use crate::{
     AccessToken, AdminToken, AuditEntry, BotRow, BotSeed, BotStatus, Deploy, DeployOutcome, DeployStart, Error,
-    Generation, GenerationKind, LockHolder, Plan, Quota, Result, Schedule, ScheduleAction, ScheduleState, Scope,
-    Session, Store, Timestamp, Visibility,
+    Generation, LockHolder, Plan, Quota, Result, Schedule, ScheduleAction, Scope, Session, Store, Timestamp,
+    Visibility,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -391,81 +392,28 @@ fn require_bot(tx: &Transaction<'_>, bot: &str) -> Result<()> {
     }
 }
 
-fn bad_value(column: &str, value: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        0,
-        rusqlite::types::Type::Text,
-        format!("unexpected {column} `{value}` in the store").into(),
-    )
-}
-
-fn visibility_text(visibility: Visibility) -> &'static str {
-    match visibility {
-        Visibility::Public => "public",
-        Visibility::Internal => "internal",
-    }
-}
-
-fn parse_visibility(text: &str) -> rusqlite::Result<Visibility> {
-    match text {
-        "public" => Ok(Visibility::Public),
-        "internal" => Ok(Visibility::Internal),
-        other => Err(bad_value("visibility", other)),
-    }
-}
-
-fn status_text(status: BotStatus) -> &'static str {
-    match status {
-        BotStatus::Active => "active",
-        BotStatus::Inactive => "inactive",
-    }
-}
-
-fn kind_text(kind: GenerationKind) -> &'static str {
-    match kind {
-        GenerationKind::Complete => "complete",
-        GenerationKind::Quick => "quick",
-    }
-}
-
-fn outcome_text(outcome: DeployOutcome) -> &'static str {
-    match outcome {
-        DeployOutcome::Running => "running",
-        DeployOutcome::Succeeded => "succeeded",
-        DeployOutcome::Failed => "failed",
-        DeployOutcome::Interrupted => "interrupted",
-        DeployOutcome::Trained => "trained",
-    }
-}
-
-fn action_text(action: ScheduleAction) -> &'static str {
-    match action {
-        ScheduleAction::Deploy => "deploy",
-        ScheduleAction::Activate => "activate",
-        ScheduleAction::Deactivate => "deactivate",
-    }
+/// The enum stored as `text` in column `column` of a row.
+fn stored<T: StoredName>(row: &Row<'_>, column: usize) -> rusqlite::Result<T> {
+    let text: String = row.get(column)?;
+    T::from_name(&text).map_err(|message| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, message.into())
+    })
 }
 
 const BOT_COLUMNS: &str =
     "id, status, activate_at, created_at, live, previous, live_since, live_by, visibility, password_hash";
 
 fn bot_row(row: &Row<'_>) -> rusqlite::Result<BotRow> {
-    let status: String = row.get(1)?;
-    let visibility: String = row.get(8)?;
     Ok(BotRow {
         id: row.get(0)?,
-        status: match status.as_str() {
-            "active" => BotStatus::Active,
-            "inactive" => BotStatus::Inactive,
-            other => return Err(bad_value("status", other)),
-        },
+        status: stored(row, 1)?,
         activate_at: row.get(2)?,
         created_at: row.get(3)?,
         live: row.get(4)?,
         previous: row.get(5)?,
         live_since: row.get(6)?,
         live_by: row.get(7)?,
-        visibility: parse_visibility(&visibility)?,
+        visibility: stored(row, 8)?,
         password_hash: row.get(9)?,
     })
 }
@@ -473,17 +421,12 @@ fn bot_row(row: &Row<'_>) -> rusqlite::Result<BotRow> {
 const GENERATION_COLUMNS: &str = "bot, number, created_at, created_by, kind, dir, knowledge_digest, manifest, config";
 
 fn generation_row(row: &Row<'_>) -> rusqlite::Result<Generation> {
-    let kind: String = row.get(4)?;
     Ok(Generation {
         bot: row.get(0)?,
         number: row.get(1)?,
         created_at: row.get(2)?,
         created_by: row.get(3)?,
-        kind: match kind.as_str() {
-            "complete" => GenerationKind::Complete,
-            "quick" => GenerationKind::Quick,
-            other => return Err(bad_value("generation kind", other)),
-        },
+        kind: stored(row, 4)?,
         dir: row.get(5)?,
         knowledge_digest: row.get(6)?,
         manifest: row.get(7)?,
@@ -494,21 +437,13 @@ fn generation_row(row: &Row<'_>) -> rusqlite::Result<Generation> {
 const DEPLOY_COLUMNS: &str = "id, bot, actor, started_at, finished_at, outcome, generation, failure, phases";
 
 fn deploy_row(row: &Row<'_>) -> rusqlite::Result<Deploy> {
-    let outcome: String = row.get(5)?;
     Ok(Deploy {
         id: row.get(0)?,
         bot: row.get(1)?,
         actor: row.get(2)?,
         started_at: row.get(3)?,
         finished_at: row.get(4)?,
-        outcome: match outcome.as_str() {
-            "running" => DeployOutcome::Running,
-            "succeeded" => DeployOutcome::Succeeded,
-            "failed" => DeployOutcome::Failed,
-            "interrupted" => DeployOutcome::Interrupted,
-            "trained" => DeployOutcome::Trained,
-            other => return Err(bad_value("deploy outcome", other)),
-        },
+        outcome: stored(row, 5)?,
         generation: row.get(6)?,
         failure: row.get(7)?,
         phases: row.get(8)?,
@@ -518,27 +453,13 @@ fn deploy_row(row: &Row<'_>) -> rusqlite::Result<Deploy> {
 const SCHEDULE_COLUMNS: &str = "id, bot, action, at, actor, state, created_at, result, claimed_by";
 
 fn schedule_row(row: &Row<'_>) -> rusqlite::Result<Schedule> {
-    let action: String = row.get(2)?;
-    let state: String = row.get(5)?;
     Ok(Schedule {
         id: row.get(0)?,
         bot: row.get(1)?,
-        action: match action.as_str() {
-            "deploy" => ScheduleAction::Deploy,
-            "activate" => ScheduleAction::Activate,
-            "deactivate" => ScheduleAction::Deactivate,
-            other => return Err(bad_value("schedule action", other)),
-        },
+        action: stored(row, 2)?,
         at: row.get(3)?,
         actor: row.get(4)?,
-        state: match state.as_str() {
-            "pending" => ScheduleState::Pending,
-            "running" => ScheduleState::Running,
-            "done" => ScheduleState::Done,
-            "failed" => ScheduleState::Failed,
-            "cancelled" => ScheduleState::Cancelled,
-            other => return Err(bad_value("schedule state", other)),
-        },
+        state: stored(row, 5)?,
         created_at: row.get(6)?,
         result: row.get(7)?,
         claimed_by: row.get(8)?,
@@ -586,7 +507,7 @@ impl Store for SqliteStore {
                 .execute(
                     "INSERT INTO bots (id, status, created_at, visibility, password_hash) VALUES (?1, 'active', ?2, ?3, ?4)
                      ON CONFLICT (id) DO NOTHING",
-                    params![id, audit.at, visibility_text(seed.visibility), seed.password_hash],
+                    params![id, audit.at, seed.visibility.name(), seed.password_hash],
                 )
                 .map_err(db)?;
             if inserted == 0 {
@@ -628,7 +549,7 @@ impl Store for SqliteStore {
             require_bot(tx, id)?;
             tx.execute(
                 "UPDATE bots SET status = ?2, activate_at = ?3 WHERE id = ?1",
-                params![id, status_text(status), activate_at],
+                params![id, status.name(), activate_at],
             )
             .map_err(db)?;
             Ok(())
@@ -659,7 +580,7 @@ impl Store for SqliteStore {
                     generation.number,
                     generation.created_at,
                     generation.created_by,
-                    kind_text(generation.kind),
+                    generation.kind.name(),
                     generation.dir,
                     generation.knowledge_digest,
                     generation.manifest,
@@ -808,7 +729,7 @@ impl Store for SqliteStore {
         self.write(|tx| {
             tx.execute(
                 "UPDATE deploys SET outcome = ?2, failure = ?3, phases = ?4, finished_at = ?5, generation = ?6 WHERE id = ?1",
-                params![deploy_id, outcome_text(outcome), failure, phases, now, generation],
+                params![deploy_id, outcome.name(), failure, phases, now, generation],
             )
             .map_err(db)?;
             tx.execute("DELETE FROM deploy_locks WHERE deploy_id = ?1", [deploy_id]).map_err(db)?;
@@ -839,7 +760,7 @@ impl Store for SqliteStore {
             require_bot(tx, bot)?;
             tx.execute(
                 "INSERT INTO schedules (bot, action, at, actor, state, created_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
-                params![bot, action_text(action), at, audit.actor, audit.at],
+                params![bot, action.name(), at, audit.actor, audit.at],
             )
             .map_err(db)?;
             Ok(tx.last_insert_rowid())
@@ -993,8 +914,7 @@ impl Store for SqliteStore {
     fn set_visibility(&self, bot: &str, visibility: Visibility, audit: &AuditEntry) -> Result<()> {
         self.visible_change(audit, |tx| {
             require_bot(tx, bot)?;
-            tx.execute("UPDATE bots SET visibility = ?2 WHERE id = ?1", params![bot, visibility_text(visibility)])
-                .map_err(db)?;
+            tx.execute("UPDATE bots SET visibility = ?2 WHERE id = ?1", params![bot, visibility.name()]).map_err(db)?;
             Ok(())
         })
     }

@@ -41,6 +41,30 @@ pub const CASES: &[Case] = &[
 
 const T0: i64 = 1_790_000_000;
 
+/// Two handles on one store (two gateways: two processes, each with its own connections) count
+/// a quota of 50 exactly between them. `first` and `second` must open the same, empty store.
+pub fn two_handles_count_messages_exactly(first: &dyn Store, second: &dyn Store) {
+    add_bot(first, "acme");
+    let plan = Plan { name: "p".into(), messages_per_month: Some(50), storage_bytes: None, expires_at: None };
+    first.set_plan("acme", Some(&plan), &audit("plan", Some("acme"))).unwrap();
+    let allowed = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for store in [first, second, first, second] {
+            let allowed = &allowed;
+            scope.spawn(move || {
+                for _ in 0..20 {
+                    if matches!(store.consume_message("acme", "2026-11", T0).unwrap(), Quota::Allowed { .. }) {
+                        allowed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(allowed.into_inner(), 50);
+    assert_eq!(second.usage("acme", "2026-11").unwrap(), 50);
+    assert_eq!(second.revision().unwrap(), first.revision().unwrap());
+}
+
 fn audit(action: &str, bot: Option<&str>) -> AuditEntry {
     AuditEntry::new(T0, "tester", bot, action, "")
 }
@@ -523,6 +547,12 @@ fn incidents_open_and_resolve_once(store: &dyn Store) {
     );
     assert_eq!(store.resolve_incident("acme", AlertKind::ErrorRate, T0 + 61).unwrap(), None, "resolved once");
     assert_eq!(store.resolve_incident("acme", AlertKind::Downtime, T0).unwrap(), None, "nothing open");
+    assert_eq!(
+        store.open_incident("acme", AlertKind::ErrorRate, T0 + 60, "stale").unwrap(),
+        None,
+        "a judgement from before the resolution does not reopen"
+    );
+    assert_eq!(store.resolve_incident("acme", AlertKind::Storage, T0 + 1).unwrap(), None, "not older than its opening");
     let again = store.open_incident("acme", AlertKind::ErrorRate, T0 + 120, "15 % errors").unwrap().unwrap();
     assert_ne!(again.id, resolved.id, "after resolving, a new incident opens");
 

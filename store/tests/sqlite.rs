@@ -18,35 +18,11 @@ fn the_store_suite_passes_on_sqlite() {
 
 #[test]
 fn two_handles_on_one_file_count_messages_exactly() {
-    // Two gateways are two processes with their own connection; two handles model that.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("docent.sqlite");
     let first = SqliteStore::open(&path).unwrap();
     let second = SqliteStore::open(&path).unwrap();
-    let audit = AuditEntry::new(0, "tester", Some("acme"), "create", "");
-    let seed = BotSeed { visibility: Visibility::Public, password_hash: None, token_digests: Vec::new() };
-    first.ensure_bot("acme", &seed, &audit).unwrap();
-    let plan =
-        docent_store::Plan { name: "p".into(), messages_per_month: Some(50), storage_bytes: None, expires_at: None };
-    first.set_plan("acme", Some(&plan), &audit).unwrap();
-    let allowed = std::sync::atomic::AtomicU64::new(0);
-    std::thread::scope(|scope| {
-        for store in [&first, &second, &first, &second] {
-            let allowed = &allowed;
-            scope.spawn(move || {
-                for _ in 0..20 {
-                    if matches!(
-                        store.consume_message("acme", "2026-11", 0).unwrap(),
-                        docent_store::Quota::Allowed { .. }
-                    ) {
-                        allowed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    }
-                }
-            });
-        }
-    });
-    assert_eq!(allowed.into_inner(), 50);
-    assert_eq!(second.revision().unwrap(), first.revision().unwrap());
+    docent_store::suite::two_handles_count_messages_exactly(&first, &second);
 }
 
 #[test]

@@ -51,14 +51,26 @@ pub(crate) fn docent_binary() -> anyhow::Result<PathBuf> {
 }
 
 /// A `docent serve` child, killed when dropped.
-struct Gateway {
+pub(crate) struct Gateway {
     child: Child,
 }
 
 impl Gateway {
     /// Starts `docent serve` and waits until it says it listens.
     fn start(docent: &Path, bots: &Path, data: &Path, address: SocketAddr) -> anyhow::Result<Gateway> {
-        let mut child = Command::new(docent)
+        Gateway::start_with(docent, bots, data, address, |_| {})
+    }
+
+    /// Starts `docent serve` with options of the caller's (`extra` adds arguments or environment).
+    pub(crate) fn start_with(
+        docent: &Path,
+        bots: &Path,
+        data: &Path,
+        address: SocketAddr,
+        extra: impl FnOnce(&mut Command),
+    ) -> anyhow::Result<Gateway> {
+        let mut command = Command::new(docent);
+        command
             .arg("serve")
             .arg("--bots")
             .arg(bots)
@@ -68,9 +80,9 @@ impl Gateway {
             .arg("--widget-dir")
             .arg(workspace_root().join("target/widget-dist"))
             .env("DOCENT_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .context("cannot start docent serve")?;
+            .stdout(Stdio::piped());
+        extra(&mut command);
+        let mut child = command.spawn().context("cannot start docent serve")?;
         let stdout = child.stdout.take().context("docent serve's output")?;
         let mut gateway = Gateway { child };
         let mut lines = BufReader::new(stdout).lines();

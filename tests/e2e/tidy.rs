@@ -82,6 +82,7 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
     let documented = documented_paths();
     let served = [
         "/healthz",
+        "/readyz",
         "/widget/{version}/{file}",
         "/widget/{version}/frame.html",
         "/demo/{bot}",

@@ -10,6 +10,7 @@ pub mod alerting;
 pub mod http;
 pub mod nginx;
 pub mod pages;
+pub mod postgres;
 pub mod receivers;
 pub mod webdriver;
 

@@ -209,11 +209,14 @@ fn test(root: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     run(cargo(root).args(["fmt", "--all", "--check"]))?;
     ensure_packages(
-        "the browser, CDN and alert tests",
+        "the browser, CDN, PostgreSQL and alert tests",
         &[
             ("chromium", "/usr/bin/chromium"),
             ("chromium-driver", "/usr/bin/chromedriver"),
             ("nginx", "/usr/sbin/nginx"),
+            // The server's binaries live in a folder per major version; the package's own
+            // documentation folder is there whatever the version.
+            ("postgresql", "/usr/share/doc/postgresql"),
             ("python3-aiosmtpd", "/usr/lib/python3/dist-packages/aiosmtpd"),
         ],
     )?;

@@ -59,7 +59,7 @@ pub(crate) fn bot_dir(env: &Env, bot: &str) -> anyhow::Result<PathBuf> {
 fn load(env: &Env, bot: &str) -> anyhow::Result<(BotConfig, KnowledgeBase)> {
     let dir = bot_dir(env, bot)?;
     let options = env.options()?;
-    if env.paths.data.join("docent.sqlite").is_file() {
+    if env.paths.has_store() {
         let lifecycle = Lifecycle::open(options.clone())?;
         if let Some(live) = lifecycle.open_live(bot)? {
             return Ok(live);

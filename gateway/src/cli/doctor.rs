@@ -35,8 +35,7 @@ pub(crate) struct DoctorArgs {
 pub(crate) fn run(args: DoctorArgs) -> anyhow::Result<u8> {
     // The store adds the status, last deploy, plan and allowlist; without it the checks go
     // through the public API only.
-    let lifecycle =
-        if args.env.paths.data.join("docent.sqlite").is_file() { Some(Arc::new(args.env.open()?)) } else { None };
+    let lifecycle = if args.env.paths.has_store() { Some(Arc::new(args.env.open()?)) } else { None };
     let limits = FetchLimits {
         timeout: Duration::from_secs(args.timeout),
         allow_private: args.allow_private,

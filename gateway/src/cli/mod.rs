@@ -57,8 +57,9 @@ impl Env {
 
     /// The lifecycle, announcing its deploys, rollbacks and status changes (deploy notices).
     pub(crate) fn open(&self) -> anyhow::Result<Lifecycle> {
-        let lifecycle = Lifecycle::open(self.options()?)
-            .with_context(|| format!("cannot open the data directory {}", self.paths.data.display()))?;
+        let options = self.options()?;
+        let location = options.location();
+        let lifecycle = Lifecycle::open(options).with_context(|| format!("cannot open {location}"))?;
         docent_gateway::deploy_notices::install(&lifecycle, self.fetch_private);
         Ok(lifecycle)
     }

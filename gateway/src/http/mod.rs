@@ -141,6 +141,7 @@ where
             no_store(&mut response);
             response
         }
+        ["readyz"] if is_read(method) => readiness(state).await,
         ["widget", version, "frame.html"] if is_read(method) => {
             widget_frame::page(state, version, request.uri().query())
         }
@@ -157,13 +158,36 @@ where
         }
         ["v1", "admin", rest @ ..] => admin_api::route(state, request, rest).await,
         ["admin", rest @ ..] => console::route(state, request, rest, client).await,
-        ["healthz"] | ["widget", _, _] | ["demo", _] => {
+        ["healthz"] | ["readyz"] | ["widget", _, _] | ["demo", _] => {
             let mut response = error_response(&ApiError::new(ErrorCode::MethodNotAllowed, "use GET"));
             response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
             response
         }
         _ => error_response(&ApiError::not_found()),
     }
+}
+
+/// 200 when this gateway can serve everything live: the store answers and every live
+/// generation is open. Else 503 `not_ready`, saying what is missing, so a balancer sends
+/// traffic to another replica; `/healthz` stays 200 meanwhile (the process is alive).
+async fn readiness(state: &AppState) -> HttpResponse {
+    let lifecycle = Arc::clone(&state.lifecycle);
+    let store = tokio::task::spawn_blocking(move || lifecycle.revision()).await;
+    let mut missing = Vec::new();
+    if !matches!(store, Ok(Ok(_))) {
+        missing.push("the store cannot be reached".to_owned());
+    }
+    let not_open: Vec<String> = state.live.problems().into_keys().collect();
+    if !not_open.is_empty() {
+        missing.push(format!("live generations not open: {}", not_open.join(", ")));
+    }
+    let mut response = if missing.is_empty() {
+        json(StatusCode::OK, &serde_json::json!({"status": "ready"}))
+    } else {
+        error_response(&ApiError::new(ErrorCode::NotReady, missing.join("; ")))
+    };
+    no_store(&mut response);
+    response
 }
 
 fn is_read(method: &Method) -> bool {

@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{SqliteStore, bad_value, db, require_bot, write_audit};
+use super::{SqliteStore, db, require_bot, stored, write_audit};
 use crate::alerts::{
     AlertKind, AlertStore, Incident, MonitorRun, ProbeSample, ProbeTarget, ReportSchedule, UptimeCounts,
 };
@@ -47,7 +47,9 @@ impl AlertStore for SqliteStore {
         self.write(|tx| {
             let inserted = tx
                 .execute(
-                    "INSERT INTO incidents (bot, kind, opened_at, detail) VALUES (?1, ?2, ?3, ?4)
+                    "INSERT INTO incidents (bot, kind, opened_at, detail) SELECT ?1, ?2, ?3, ?4
+                     WHERE NOT EXISTS
+                         (SELECT 1 FROM incidents WHERE bot = ?1 AND kind = ?2 AND resolved_at >= ?3)
                      ON CONFLICT (bot, kind) WHERE resolved_at IS NULL DO NOTHING",
                     params![bot, kind.as_str(), at, detail],
                 )
@@ -66,7 +68,8 @@ impl AlertStore for SqliteStore {
         self.write(|tx| {
             tx.query_row(
                 &format!(
-                    "UPDATE incidents SET resolved_at = ?3 WHERE bot = ?1 AND kind = ?2 AND resolved_at IS NULL
+                    "UPDATE incidents SET resolved_at = ?3
+                     WHERE bot = ?1 AND kind = ?2 AND resolved_at IS NULL AND opened_at < ?3
                      RETURNING {INCIDENT_COLUMNS}"
                 ),
                 params![bot, kind.as_str(), at],
@@ -255,11 +258,10 @@ impl AlertStore for SqliteStore {
 }
 
 fn incident_row(row: &Row<'_>) -> rusqlite::Result<Incident> {
-    let kind: String = row.get(2)?;
     Ok(Incident {
         id: row.get(0)?,
         bot: row.get(1)?,
-        kind: AlertKind::parse(&kind).ok_or_else(|| bad_value("kind", &kind))?,
+        kind: stored(row, 2)?,
         opened_at: row.get(3)?,
         resolved_at: row.get(4)?,
         detail: row.get(5)?,

@@ -1,35 +1,20 @@
 //! [`EventStore`] on SQLite: a batch of events and its rollups in one transaction.
 //!
-//! The SQL keeps to what PostgreSQL also runs (`INSERT … ON CONFLICT … DO UPDATE`, `CASE`
-//! instead of two-argument `MIN`/`MAX`), so a PostgreSQL store can reuse it.
+//! The batch is summed by [`fold`](crate::events) in Rust, shared with the PostgreSQL store;
+//! the SQL keeps to what PostgreSQL also runs (`INSERT … ON CONFLICT … DO UPDATE`, `CASE`
+//! instead of two-argument `MIN`/`MAX`).
 
 use std::collections::HashMap;
 
 use rusqlite::{Row, Transaction, params};
 
-use super::{SqliteStore, bad_value, db};
+use super::{SqliteStore, db, stored};
 use crate::events::{
-    ConversationStats, DEMO_PREFIX, DropOff, Event, EventKind, EventStore, FLOW_TOPICS, FlowCount, HourlyRollup,
-    LogLevel, LogQuery, LogRecord, NO_MATCH, QuestionCount, SLOW_REPLY_MS, Tier, day_of, hour_of, normalize_question,
+    ConversationDelta, ConversationStats, DEMO_PREFIX, DropOff, Event, EventStore, FLOW_TOPICS, FlowCount,
+    HourlyRollup, LogLevel, LogQuery, LogRecord, QuestionCount, QuestionDelta, Tier, day_of, fold,
 };
+use crate::names::StoredName;
 use crate::{Result, Timestamp};
-
-/// One conversation's change from a batch.
-struct ConversationDelta {
-    first: Timestamp,
-    last: Timestamp,
-    messages: u64,
-    goals: u64,
-    /// The batch's replies in order: (time, topic, answered).
-    replies: Vec<(Timestamp, String, bool)>,
-}
-
-/// One question's change from a batch.
-struct QuestionDelta {
-    example: String,
-    asked: u64,
-    unresolved: u64,
-}
 
 impl EventStore for SqliteStore {
     fn record_events(&self, events: &[Event]) -> Result<()> {
@@ -235,15 +220,7 @@ impl EventStore for SqliteStore {
                     level(2),
                     query.limit as i64
                 ],
-                |row| {
-                    let level: String = row.get(1)?;
-                    Ok(LogRecord {
-                        at: row.get(0)?,
-                        level: LogLevel::parse(&level).ok_or_else(|| bad_value("level", &level))?,
-                        bot: row.get(2)?,
-                        message: row.get(3)?,
-                    })
-                },
+                |row| Ok(LogRecord { at: row.get(0)?, level: stored(row, 1)?, bot: row.get(2)?, message: row.get(3)? }),
             )
             .map_err(db)?
             .collect::<rusqlite::Result<_>>()
@@ -277,76 +254,6 @@ fn insert_events(tx: &Transaction<'_>, events: &[Event]) -> Result<()> {
             .map_err(db)?;
     }
     Ok(())
-}
-
-type Folded = (
-    HashMap<(String, Timestamp), HourlyRollup>,
-    HashMap<(String, String), ConversationDelta>,
-    HashMap<(String, Timestamp, String), QuestionDelta>,
-);
-
-/// Sums a batch per bot and hour, per conversation and per question and day.
-fn fold(events: &[Event]) -> Folded {
-    let (mut hours, mut conversations, mut questions) = (HashMap::new(), HashMap::new(), HashMap::new());
-    for event in events {
-        let hour: &mut HourlyRollup = hours.entry((event.bot.clone(), hour_of(event.at))).or_default();
-        match event.kind {
-            EventKind::ConversationStart => hour.conversations += 1,
-            EventKind::Message => hour.messages += 1,
-            EventKind::Reply => {
-                match event.tier {
-                    Some(Tier::Answer) => hour.answers += 1,
-                    Some(Tier::Suggestions) => hour.suggestions += 1,
-                    Some(Tier::Unknown) | None => hour.unknowns += 1,
-                }
-                let latency = event.latency_ms.unwrap_or(0);
-                hour.latency_ms_sum += latency;
-                hour.slow_replies += u64::from(latency > SLOW_REPLY_MS);
-            }
-            EventKind::Error => hour.errors += 1,
-            EventKind::Open => hour.opens += 1,
-            EventKind::Close => hour.closes += 1,
-            EventKind::ThumbUp => hour.thumbs_up += 1,
-            EventKind::ThumbDown => hour.thumbs_down += 1,
-            EventKind::Rating => {
-                hour.ratings += 1;
-                hour.rating_sum += event.value.unwrap_or(0).clamp(0, 5) as u64;
-            }
-            EventKind::Goal => hour.goals += 1,
-        }
-        if let Some(conversation) = &event.conversation {
-            let delta = conversations.entry((event.bot.clone(), conversation.clone())).or_insert(ConversationDelta {
-                first: event.at,
-                last: event.at,
-                messages: 0,
-                goals: 0,
-                replies: Vec::new(),
-            });
-            delta.first = delta.first.min(event.at);
-            delta.last = delta.last.max(event.at);
-            delta.messages += u64::from(event.kind == EventKind::Message);
-            delta.goals += u64::from(event.kind == EventKind::Goal);
-            if event.kind == EventKind::Reply {
-                let topic = event.source.clone().unwrap_or_else(|| NO_MATCH.to_owned());
-                delta.replies.push((event.at, topic, event.tier == Some(Tier::Answer)));
-            }
-        }
-        if event.kind == EventKind::Reply
-            && let Some(text) = &event.text
-        {
-            let question = normalize_question(text);
-            if !question.is_empty() {
-                let delta = questions.entry((event.bot.clone(), day_of(event.at), question)).or_insert(QuestionDelta {
-                    example: text.clone(),
-                    asked: 0,
-                    unresolved: 0,
-                });
-                delta.asked += 1;
-                delta.unresolved += u64::from(event.tier != Some(Tier::Answer));
-            }
-        }
-    }
-    (hours, conversations, questions)
 }
 
 fn upsert_hours(tx: &Transaction<'_>, hours: &HashMap<(String, Timestamp), HourlyRollup>) -> Result<()> {
@@ -468,16 +375,21 @@ fn upsert_questions(
 }
 
 fn event_row(row: &Row<'_>) -> rusqlite::Result<Event> {
-    let kind: String = row.get(4)?;
     let tier: Option<String> = row.get(6)?;
     Ok(Event {
         bot: row.get(0)?,
         generation: row.get::<_, Option<i64>>(1)?.map(|number| number as u64),
         conversation: row.get(2)?,
         at: row.get(3)?,
-        kind: EventKind::parse(&kind).ok_or_else(|| bad_value("kind", &kind))?,
+        kind: stored(row, 4)?,
         source: row.get(5)?,
-        tier: tier.map(|tier| Tier::parse(&tier).ok_or_else(|| bad_value("tier", &tier))).transpose()?,
+        tier: tier
+            .map(|tier| {
+                Tier::from_name(&tier).map_err(|message| {
+                    rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, message.into())
+                })
+            })
+            .transpose()?,
         latency_ms: row.get::<_, Option<i64>>(7)?.map(|ms| ms as u64),
         value: row.get(8)?,
         detail: row.get(9)?,
