@@ -1,20 +1,7 @@
-//! Escaping text for HTML, for every page the gateway renders itself.
+//! Escaping text for HTML, for every page the gateway renders itself: the same escape as the
+//! analytics reports', so the two can never differ.
 
-/// Escapes text for HTML element content and double-quoted attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub(crate) use docent_analytics::report::escape;
 
 #[cfg(test)]
 mod tests {

@@ -164,8 +164,9 @@ fn questions_table(page: &mut String, title: &str, id: &str, questions: &[Questi
     page.push_str("</tbody></table>");
 }
 
-/// Escapes text for HTML element content and double-quoted attribute values.
-fn escape(text: &str) -> String {
+/// Escapes text for HTML element content and double-quoted attribute values (the reports', and
+/// every page the gateway renders).
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -10,6 +10,8 @@ mod html;
 mod pdf;
 mod xlsx;
 
+pub use html::escape;
+
 use docent_store::{HourlyRollup, Store, Timestamp};
 use serde::Serialize;
 
