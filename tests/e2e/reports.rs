@@ -16,7 +16,7 @@ use docent_lifecycle::when::now;
 use docent_lifecycle::{Lifecycle, LifecycleOptions};
 use docent_tests::http::send;
 use docent_tests::receivers::{SmtpServer, webhook_receiver};
-use docent_tests::{copy_tree, private_stack, workspace_root};
+use docent_tests::{Stack, copy_tree, private_stack, workspace_root};
 use hyper::Method;
 use mail_parser::MimeHeaders;
 
@@ -142,8 +142,9 @@ fn docent_report_writes_each_format_with_the_dashboards_figures() {
     assert_eq!(unknown_period.status.code(), Some(2), "clap refuses an unknown period");
 }
 
-#[tokio::test]
-async fn the_console_offers_each_report_as_a_download() {
+/// A private stack whose `brightwater` has 40 days of demo conversations, and a console
+/// session cookie on it.
+async fn seeded_and_signed_in() -> (Stack, String) {
     let stack = private_stack().unwrap();
     let questions = ["How long does delivery take?".to_owned()];
     docent_analytics::demo::seed(stack.lifecycle.store(), "brightwater", &questions, None, now(), 40).unwrap();
@@ -152,6 +153,12 @@ async fn the_console_offers_each_report_as_a_download() {
         .await
         .unwrap();
     let cookie = signed_in.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+    (stack, cookie)
+}
+
+#[tokio::test]
+async fn the_console_offers_each_report_as_a_download() {
+    let (stack, cookie) = seeded_and_signed_in().await;
     let get = |path: String| {
         let cookie = cookie.clone();
         async move { send(stack.gateway, Method::GET, &path, &[("cookie", cookie.as_str())], "").await.unwrap() }
@@ -396,14 +403,7 @@ async fn a_due_schedule_is_sent_once_by_two_gateways() {
 
 #[tokio::test]
 async fn an_unresolved_question_becomes_a_qa_draft_in_the_knowledge() {
-    let stack = private_stack().unwrap();
-    let questions = ["How long does delivery take?".to_owned()];
-    docent_analytics::demo::seed(stack.lifecycle.store(), "brightwater", &questions, None, now(), 40).unwrap();
-    let form = [("content-type", "application/x-www-form-urlencoded")];
-    let signed_in = send(stack.gateway, Method::POST, "/admin/sign-in", &form, format!("token={}", stack.admin_token))
-        .await
-        .unwrap();
-    let cookie = signed_in.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+    let (stack, cookie) = seeded_and_signed_in().await;
     let page =
         send(stack.gateway, Method::GET, "/admin/bots/brightwater/analytics", &[("cookie", cookie.as_str())], "")
             .await
