@@ -123,6 +123,7 @@ impl PasswordChecks {
         for _ in 0..workers {
             let queue = Arc::clone(&queue);
             let spawned = std::thread::Builder::new().name("argon2".into()).spawn(move || {
+                yield_the_cpu_to_chat();
                 loop {
                     let next = queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).recv();
                     let Ok(Check { hash, password, permit, answer }) = next else { return };
@@ -161,6 +162,15 @@ impl PasswordChecks {
             .send(Check { hash, password, permit, answer })
             .map_err(|_| ApiError::internal(&"no argon2 thread is running"))?;
         receiver.await.map_err(|err| ApiError::internal(&err))
+    }
+}
+
+/// Puts the calling thread at the lowest CPU priority (nice 19): while chat has work, the
+/// kernel runs chat first, and sign-ins get what is left.
+fn yield_the_cpu_to_chat() {
+    #[cfg(target_os = "linux")]
+    if let Err(err) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19) {
+        tracing::warn!(%err, "cannot lower the priority of an argon2 thread");
     }
 }
 

@@ -14,8 +14,7 @@ use tantivy::schema::{
 };
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
-    TokenStream,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter, TextAnalyzer, TokenStream,
 };
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
@@ -24,6 +23,7 @@ use crate::dense::{self, Vectors};
 use crate::embed::Embedder;
 use crate::knowledge::{self, Knowledge};
 use crate::settings::{AUTO_SEMANTIC_MAX_CHUNKS, Language, SemanticMode, Thresholds};
+use crate::stem::MemoStemmer;
 use crate::util::collapse_whitespace;
 use crate::{Answer, BuildEvent, BuildOptions, Error, Hit, HitKind, IndexStats, Item, Outcome, Result};
 
@@ -92,8 +92,11 @@ const MAX_QUERY_TERMS: usize = 64;
 /// Longest snippet, in characters.
 const SNIPPET_CHARS: usize = 200;
 
-/// Memory the index writer may use while building.
-const WRITER_MEMORY_BYTES: usize = 32_000_000;
+/// Memory each of the index writer's threads may use while building.
+const WRITER_MEMORY_PER_THREAD: usize = 40_000_000;
+
+/// Most threads the index writer uses: one per core up to this.
+const MAX_WRITER_THREADS: usize = 4;
 
 /// Words that shape a question but say nothing about its topic, per language. They count
 /// neither for nor against an answer ("how do I" alone is not a question the knowledge base
@@ -844,11 +847,11 @@ fn snippet(generator: &SnippetGenerator, body: &str) -> String {
 /// SimpleTokenizer, long-token removal, lowercasing, ASCII folding, the
 /// language's stop words and stemming: used for indexing and for queries.
 fn analyzer(language: Language) -> TextAnalyzer {
-    let language = match language {
-        Language::En => tantivy::tokenizer::Language::English,
-        Language::Fr => tantivy::tokenizer::Language::French,
-        Language::De => tantivy::tokenizer::Language::German,
-        Language::Es => tantivy::tokenizer::Language::Spanish,
+    let (language, algorithm) = match language {
+        Language::En => (tantivy::tokenizer::Language::English, frostem::Algorithm::English),
+        Language::Fr => (tantivy::tokenizer::Language::French, frostem::Algorithm::French),
+        Language::De => (tantivy::tokenizer::Language::German, frostem::Algorithm::German),
+        Language::Es => (tantivy::tokenizer::Language::Spanish, frostem::Algorithm::Spanish),
     };
     let stop_words = StopWordFilter::new(language).unwrap_or_else(|| StopWordFilter::remove(Vec::new()));
     TextAnalyzer::builder(SimpleTokenizer::default())
@@ -856,7 +859,7 @@ fn analyzer(language: Language) -> TextAnalyzer {
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .filter(stop_words)
-        .filter(Stemmer::new(language))
+        .filter(MemoStemmer::new(algorithm))
         .build()
 }
 
@@ -995,7 +998,10 @@ fn schema() -> (Schema, Fields) {
 }
 
 fn write_documents(index: &Index, fields: Fields, knowledge: &Knowledge) -> Result<()> {
-    let mut writer: IndexWriter<TantivyDocument> = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES)?;
+    // Tokenizing and stemming are most of a large build: one writer thread per core.
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(MAX_WRITER_THREADS);
+    let mut writer: IndexWriter<TantivyDocument> =
+        index.writer_with_num_threads(threads, threads * WRITER_MEMORY_PER_THREAD)?;
     let mut ordinal = 0u64;
     for pair in &knowledge.qa {
         let mut doc = TantivyDocument::new();

@@ -9,6 +9,7 @@ use std::fs;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::document::{Document, Passage, SectionBuilder};
@@ -101,39 +102,28 @@ fn read(dir: &Path, cut_passages: bool) -> Result<Knowledge> {
     let mut knowledge = Knowledge::default();
     let mut files = Vec::new();
     collect_files(dir, dir, 0, &mut files, &mut knowledge.report.failed)?;
+    // Files are read and parsed on every core; what each gave joins the rest in file order.
+    let reads: Vec<FileRead> = files.into_par_iter().map(|(relpath, path)| read_one(relpath, &path)).collect();
     let mut pending = Vec::new();
-    for (relpath, path) in files {
-        let Some(format) = format_of(&path) else {
-            tracing::debug!(file = %relpath, "skipping knowledge file with an unknown extension");
-            if let Some(digest) = stream_digest(&path) {
-                knowledge.files.insert(relpath.clone(), digest);
-            }
-            knowledge.skipped.push(relpath);
-            continue;
-        };
-        let (digest, bytes) = load(&relpath, &path);
+    for FileRead { relpath, digest, parsed } in reads {
         if let Some(digest) = digest {
             knowledge.files.insert(relpath.clone(), digest);
         }
-        let mut notes = Notes::new(&relpath, &mut knowledge.report.warnings);
-        let read = bytes.and_then(|bytes| read_file(&relpath, &path, format, bytes, &mut notes));
-        match read {
+        let Some(Parsed { format, loaded, warnings }) = parsed else {
+            knowledge.skipped.push(relpath);
+            continue;
+        };
+        knowledge.report.warnings.extend(warnings);
+        match loaded {
             Ok(Loaded::Qa(pairs)) => knowledge.qa.extend(pairs),
             Ok(Loaded::Document(mut document)) => {
                 if format == Format::Html {
                     knowledge.report.faq_items.insert(relpath.clone(), document.faq.len());
                 }
                 knowledge.qa.extend(faq_pairs(&relpath, &mut document));
-                let is_pdf = format == Format::Pdf;
-                if !is_pdf {
-                    for section in document.empty_sections() {
-                        let heading = section.heading.as_deref().unwrap_or_default();
-                        notes.warn(section.line, format!("section `{heading}` has no text"));
-                    }
-                }
                 knowledge.documents += 1;
                 if cut_passages {
-                    pending.push(Pending { relpath, document, is_pdf });
+                    pending.push(Pending { relpath, document, is_pdf: format == Format::Pdf });
                 }
             }
             Err(err) => match err.failure() {
@@ -148,6 +138,43 @@ fn read(dir: &Path, cut_passages: bool) -> Result<Knowledge> {
     knowledge.report.skipped = knowledge.skipped.clone();
     knowledge.passages = cut(pending);
     Ok(knowledge)
+}
+
+/// One knowledge file read on its own, before it joins the rest.
+struct FileRead {
+    relpath: String,
+    digest: Option<String>,
+    /// `None` for a file skipped for its extension.
+    parsed: Option<Parsed>,
+}
+
+/// What a file of a known format gave, with its warnings in line order.
+struct Parsed {
+    format: Format,
+    loaded: Result<Loaded>,
+    warnings: Vec<Warning>,
+}
+
+/// Reads and parses one file, noting its warnings (empty sections included).
+fn read_one(relpath: String, path: &Path) -> FileRead {
+    let Some(format) = format_of(path) else {
+        tracing::debug!(file = %relpath, "skipping knowledge file with an unknown extension");
+        let digest = stream_digest(path);
+        return FileRead { relpath, digest, parsed: None };
+    };
+    let (digest, bytes) = load(&relpath, path);
+    let mut warnings = Vec::new();
+    let mut notes = Notes::new(&relpath, &mut warnings);
+    let loaded = bytes.and_then(|bytes| read_file(&relpath, path, format, bytes, &mut notes));
+    if let Ok(Loaded::Document(document)) = &loaded
+        && format != Format::Pdf
+    {
+        for section in document.empty_sections() {
+            let heading = section.heading.as_deref().unwrap_or_default();
+            notes.warn(section.line, format!("section `{heading}` has no text"));
+        }
+    }
+    FileRead { relpath, digest, parsed: Some(Parsed { format, loaded, warnings }) }
 }
 
 /// The Q&A pairs of a page's FAQ markup, sourced `relpath#anchor` (the page's own anchor when
@@ -206,12 +233,14 @@ fn cut(pending: Vec<Pending>) -> Vec<Passage> {
             *counts.entry(key(heading)).or_default() += 1;
         }
     }
-    let mut passages = Vec::new();
-    for item in pending {
-        let ambiguous = |heading: &str| item.is_pdf || counts.get(&key(heading)).is_some_and(|&count| count > 1);
-        passages.extend(item.document.passages(&item.relpath, ambiguous));
-    }
-    passages
+    let per_document: Vec<Vec<Passage>> = pending
+        .into_par_iter()
+        .map(|item| {
+            let ambiguous = |heading: &str| item.is_pdf || counts.get(&key(heading)).is_some_and(|&count| count > 1);
+            item.document.passages(&item.relpath, ambiguous)
+        })
+        .collect();
+    per_document.into_iter().flatten().collect()
 }
 
 /// Appends `(relative path, path)` of every non-hidden file below `folder`,

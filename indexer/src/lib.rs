@@ -146,6 +146,7 @@ mod pdf;
 mod qa;
 mod report;
 mod settings;
+mod stem;
 #[cfg(test)]
 mod tests;
 mod util;

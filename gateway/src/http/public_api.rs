@@ -7,6 +7,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use docent_protocol::{
@@ -74,7 +75,13 @@ where
             ("config", _) => Ok(json(StatusCode::OK, &widget_config(&bot, request.uri().query()))),
             ("messages", _) => messages(state, &bot, request, ClientKey::of(client)).await,
             (_, Method::DELETE) => sign_out(state, &bot, request.headers()).await,
-            _ => sign_in(state, &bot, request, ClientKey::of(client)).await,
+            _ => {
+                let signed_in = sign_in(state, &bot, request, ClientKey::of(client)).await;
+                if signed_in.is_err() {
+                    tokio::time::sleep(FAILED_SIGN_IN_DELAY).await;
+                }
+                signed_in
+            }
         }
     };
     marked(result.unwrap_or_else(|err| refusal(&err)), &cors)
@@ -199,6 +206,11 @@ async fn session_of(state: &AppState, bot: &str, token: &str) -> Result<Option<S
         .map_err(|err| ApiError::internal(&err))?;
     Ok(session.filter(|session| session.bot == bot))
 }
+
+/// How long a refused sign-in waits before its answer. A person who mistyped hardly notices;
+/// a flood of guesses on kept-alive connections sends one guess per connection per delay
+/// instead of one per round trip, so it cannot take the CPU from chat.
+const FAILED_SIGN_IN_DELAY: Duration = Duration::from_secs(1);
 
 /// `POST …/sessions`: a password or a site-signed token for a session token. The brake
 /// counts the attempt before the body is read, and argon2 runs only within its permits.
