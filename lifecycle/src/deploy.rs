@@ -339,6 +339,9 @@ impl Lifecycle {
             progress(DeployEvent::PhaseStarted { phase: Phase::UpdatingModels });
             failpoint::hit("updating");
             let knowledge = self.open_generation(&generation)?;
+            if reused {
+                self.publish(&generation)?;
+            }
             knowledge.search("warm up", 1).map_err(|source| Error::Knowledge { bot: bot.to_owned(), source })?;
             let semantic = if knowledge.is_semantic() { "semantic + lexical" } else { "lexical" };
             finish(Phase::UpdatingModels, format!("opened and warmed ({semantic})"), &mut phase_started, progress);
@@ -491,6 +494,9 @@ impl Lifecycle {
         };
         self.store.insert_generation(&generation)?;
         failpoint::hit("recorded");
+        // Published before any pointer can name it; a deploy of an existing generation publishes
+        // it again before activating, which also repairs a damaged publication.
+        self.publish(&generation)?;
         Ok((generation, false))
     }
 
@@ -589,6 +595,8 @@ impl Lifecycle {
         // Refuse an artifact that does not open, before it goes live.
         self.open_generation(&generation)?;
         self.generation_config(&generation)?;
+        // A generation made before its bot's gateways fetched from the store, or trained then.
+        self.publish_unless_published(&generation)?;
         let audit = AuditEntry::new(
             when::now(),
             actor,

@@ -19,6 +19,7 @@
 //! at most an unreferenced directory, removed at the next start.
 
 pub mod access;
+pub mod artifacts;
 pub mod backup;
 pub mod change;
 pub mod check;
@@ -43,6 +44,7 @@ use docent_store::{
 };
 use serde::Serialize;
 
+pub use artifacts::Artifacts;
 pub use change::{Change, ChangeHook, ChangeKind};
 pub use check::{CheckReport, CheckState, Failure};
 pub use deploy::{DeployEvent, DeployReport, Integration, Phase, UpdateKind, Verdict, judge};
@@ -62,6 +64,9 @@ pub enum Error {
     Knowledge { bot: String, source: docent_indexer::Error },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
+    /// A generation's artifact cannot be fetched from the store, or does not match its manifest.
+    #[error("{0}")]
+    Artifact(String),
     /// The operation cannot be done as asked; the text says why and what to do.
     #[error("{0}")]
     Refused(String),
@@ -104,6 +109,9 @@ pub struct LifecycleOptions {
     /// The `bundle.js` the gateway serves, for the snippet's SRI hash; without it the
     /// integration code has no `integrity` attribute.
     pub widget_bundle: Option<Arc<Vec<u8>>>,
+    /// Where gateways find generations: this directory, or published into a PostgreSQL store
+    /// and fetched into each gateway's own directory (refused with a SQLite store).
+    pub artifacts: Artifacts,
     /// The sentence-embedding model; `None` builds and opens lexical-only indexes.
     pub embedder: Option<Arc<Embedder>>,
     /// Generations kept per bot besides the live and previous ones.
@@ -127,6 +135,7 @@ impl LifecycleOptions {
             bots_dir: bots_dir.into(),
             public_url: "http://127.0.0.1:8080".to_owned(),
             widget_bundle: None,
+            artifacts: Artifacts::Directory,
             embedder: None,
             keep_generations: 5,
             peak_hours: PeakHours::default(),
@@ -241,6 +250,12 @@ impl Lifecycle {
     /// PostgreSQL database of `options.store`), migrates the store, and removes unfinished
     /// builds and unreferenced generation directories of bots no live process is deploying.
     pub fn open(options: LifecycleOptions) -> Result<Lifecycle> {
+        if options.artifacts == Artifacts::Store && options.store.is_none() {
+            return Err(Error::Refused(
+                "generations are published into the store only with a PostgreSQL store; a SQLite store keeps them in its data directory"
+                    .to_owned(),
+            ));
+        }
         std::fs::create_dir_all(options.data_dir.join("generations")).map_err(io_error(&options.data_dir))?;
         let store: Arc<dyn Store> = match &options.store {
             Some(url) => Arc::new(PgStore::open(url)?),
@@ -328,8 +343,10 @@ impl Lifecycle {
         self.store.bot(bot)?.ok_or_else(|| Error::Refused(format!("\"{bot}\" vanished from the store")))
     }
 
-    /// Opens a generation's index.
+    /// Opens a generation's index, fetching it from the store first when this data directory
+    /// lacks it (with [`Artifacts::Store`]).
     pub fn open_generation(&self, generation: &Generation) -> Result<KnowledgeBase> {
+        self.ensure_local(generation)?;
         let dir = self.generation_dir(generation).join("index");
         KnowledgeBase::open(&dir, self.options.embedder.as_ref())
             .map_err(|source| Error::Knowledge { bot: generation.bot.clone(), source })
