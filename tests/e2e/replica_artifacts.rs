@@ -1,0 +1,124 @@
+//! Two `docent serve` replicas on one PostgreSQL store, each with a data directory of its own:
+//! generations reach them through the store. A CLI deploy and a rollback (to a generation one
+//! replica never had, run from a third, empty data directory) are served by both within 2 s; a
+//! chunk corrupted in the database makes the fetching replica keep its old generation and say
+//! why on `/readyz`, until a redeploy publishes the generation again and heals it.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use docent_tests::http::send;
+use docent_tests::postgres::Postgres;
+use docent_tests::{copy_tree, workspace_root};
+use hyper::Method;
+
+use crate::replicas::{PROPAGATION, cli, greeting, seen_everywhere};
+use crate::restart::{Gateway, docent_binary};
+
+const ORIGINAL: &str = "Hi! I'm the Brightwater assistant.";
+
+/// Replaces the greeting in the bot's bot.toml (a chatroom setting: a quick generation).
+fn set_greeting(bots: &Path, from: &str, to: &str) {
+    let toml = bots.join("brightwater/bot.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    assert!(text.contains(from), "bot.toml holds {from:?}");
+    std::fs::write(&toml, text.replace(from, to)).unwrap();
+}
+
+/// `/readyz`'s status and body.
+async fn readiness(replica: SocketAddr) -> (u16, String) {
+    let reply = send(replica, Method::GET, "/readyz", &[], "").await.unwrap();
+    (reply.status, String::from_utf8_lossy(&reply.body).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_with_their_own_data_directories_fetch_verify_and_heal_generations_from_the_store() {
+    let docent = tokio::task::spawn_blocking(docent_binary).await.unwrap().unwrap();
+    let server = tokio::task::spawn_blocking(Postgres::start).await.unwrap().unwrap();
+    let store = server.create_database("artifacts").unwrap();
+    let bots = tempfile::tempdir().unwrap();
+    copy_tree(&workspace_root().join("demo/bots"), bots.path()).unwrap();
+    let (data_a, data_b, data_c) =
+        (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let run = |data: &Path, arguments: &[&str]| cli(&docent, arguments, bots.path(), data, &store);
+
+    // Generations 1 and 2 are built and published from data directory A before any replica runs.
+    run(data_a.path(), &["deploy", "brightwater"]);
+    let second = "Hello from the database!";
+    set_greeting(bots.path(), ORIGINAL, second);
+    run(data_a.path(), &["deploy", "brightwater"]);
+
+    let replicas: Vec<SocketAddr> =
+        (0..2).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()).collect();
+    let _first = Gateway::start_with(&docent, bots.path(), data_a.path(), replicas[0], |command| {
+        command.args(["--store", &store]);
+    })
+    .unwrap();
+    // The default for a PostgreSQL store, said once by environment.
+    let _second = Gateway::start_with(&docent, bots.path(), data_b.path(), replicas[1], |command| {
+        command.env("DOCENT_STORE", &store).env("DOCENT_ARTIFACTS", "store");
+    })
+    .unwrap();
+    for replica in &replicas {
+        assert!(greeting(*replica).await.contains(second), "{replica} serves generation 2");
+    }
+    let fetched = |number: u64| data_b.path().join(format!("generations/brightwater/{number}"));
+    assert!(fetched(2).join("index").is_dir() && !fetched(1).exists(), "replica B fetched the live generation only");
+
+    // A rollback from an empty data directory: that CLI fetches generation 1 to check it, and
+    // replica B, which never had it, fetches it too.
+    run(data_c.path(), &["rollback", "brightwater"]);
+    let rolled_back = seen_everywhere(&replicas, ORIGINAL, "the rollback to generation 1").await;
+    assert!(fetched(1).join("config.toml").is_file());
+
+    let third = "Hello again from the database!";
+    set_greeting(bots.path(), second, third);
+    run(data_a.path(), &["deploy", "brightwater"]);
+    let deployed = seen_everywhere(&replicas, third, "the deploy of generation 3").await;
+    eprintln!("rollback served by both replicas after {rolled_back:?}, deploy after {deployed:?}");
+
+    // Generation 4 is trained (published, not live); one byte of its largest chunk is changed
+    // in the database before it goes live.
+    let fourth = "Hello, said the fourth generation.";
+    set_greeting(bots.path(), third, fourth);
+    run(data_a.path(), &["train", "brightwater"]);
+    let corrupted = server
+        .sql(
+            "artifacts",
+            "UPDATE artifact_chunks SET data = set_byte(data, 0, (get_byte(data, 0) + 1) % 256)
+             WHERE (bot, generation, path, seq) = (
+                 SELECT bot, generation, path, seq FROM artifact_chunks
+                 WHERE bot = 'brightwater' AND generation = 4 ORDER BY length(data) DESC, path LIMIT 1)
+             RETURNING path",
+        )
+        .unwrap();
+    assert!(!corrupted.is_empty(), "one chunk of generation 4 was changed");
+    run(data_a.path(), &["rollback", "brightwater", "--to", "4"]);
+    seen_everywhere(&replicas[..1], fourth, "generation 4 on replica A, which built it").await;
+    let started = Instant::now();
+    loop {
+        let (status, body) = readiness(replicas[1]).await;
+        if status == 503 {
+            assert!(
+                body.contains("not_ready")
+                    && body.contains("brightwater")
+                    && body.contains("does not match its manifest"),
+                "{body}"
+            );
+            assert!(body.contains(&corrupted), "the corrupted file is named: {body}");
+            break;
+        }
+        assert!(started.elapsed() < PROPAGATION, "replica B did not report the corrupted generation: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(greeting(replicas[1]).await.contains(third), "replica B keeps serving generation 3");
+    assert!(!fetched(4).exists(), "nothing unverified is left in replica B's data directory");
+    assert_eq!(readiness(replicas[0]).await.0, 200, "replica A serves generation 4");
+
+    // The same sources deployed again: generation 4 is published anew, and replica B heals.
+    run(data_a.path(), &["deploy", "brightwater"]);
+    seen_everywhere(&replicas, fourth, "generation 4 after its republication").await;
+    let (status, body) = readiness(replicas[1]).await;
+    assert_eq!(status, 200, "{body}");
+}
