@@ -105,3 +105,38 @@ impl WidgetArgs {
         .map_err(anyhow::Error::msg)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        data: DataArgs,
+    }
+
+    /// Where generations are found, from the flags; `Err` holds the refusal's text.
+    fn artifacts(flags: &[&str]) -> Result<Artifacts, String> {
+        let parsed = Flags::try_parse_from(std::iter::once("docent").chain(flags.iter().copied()))
+            .map_err(|err| err.to_string())?;
+        parsed.data.lifecycle_options().map(|options| options.artifacts).map_err(|err| format!("{err:#}"))
+    }
+
+    #[test]
+    fn artifacts_default_to_the_store_on_postgresql_and_are_refused_without_it() {
+        let url = "postgres://docent@db.internal/docent";
+        assert_eq!(artifacts(&[]), Ok(Artifacts::Directory));
+        assert_eq!(artifacts(&["--store", url]), Ok(Artifacts::Store));
+        assert_eq!(artifacts(&["--store", url, "--artifacts", "store"]), Ok(Artifacts::Store));
+        assert_eq!(artifacts(&["--store", url, "--artifacts", "shared"]), Ok(Artifacts::Directory));
+        for refused in [&["--artifacts", "store"][..], &["--artifacts", "shared"]] {
+            let err = artifacts(refused).unwrap_err();
+            assert!(err.contains("needs a PostgreSQL --store"), "{refused:?}: {err}");
+        }
+        let err = artifacts(&["--store", url, "--artifacts", "nfs"]).unwrap_err();
+        assert!(err.contains("invalid value 'nfs'") && err.contains("store, shared"), "{err}");
+    }
+}

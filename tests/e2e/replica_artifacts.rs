@@ -2,12 +2,15 @@
 //! generations reach them through the store. A CLI deploy and a rollback (to a generation one
 //! replica never had, run from a third, empty data directory) are served by both within 2 s; a
 //! chunk corrupted in the database makes the fetching replica keep its old generation and say
-//! why on `/readyz`, until a redeploy publishes the generation again and heals it.
+//! why on `/readyz` and in the console, until a redeploy publishes the generation again and
+//! heals it.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use docent_lifecycle::store::PgUrl;
+use docent_lifecycle::{Lifecycle, LifecycleOptions};
 use docent_tests::http::send;
 use docent_tests::postgres::Postgres;
 use docent_tests::{copy_tree, workspace_root};
@@ -24,6 +27,26 @@ fn set_greeting(bots: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(&toml).unwrap();
     assert!(text.contains(from), "bot.toml holds {from:?}");
     std::fs::write(&toml, text.replace(from, to)).unwrap();
+}
+
+/// The console page at `path` of `replica`, signed in with a new admin token.
+async fn console_page(replica: SocketAddr, store: &str, path: &str) -> String {
+    let url = PgUrl::parse(store).unwrap();
+    // The PostgreSQL client blocks: the token is made on a blocking thread.
+    let token = tokio::task::spawn_blocking(move || {
+        let data = tempfile::tempdir().unwrap();
+        let lifecycle =
+            Lifecycle::open(LifecycleOptions { store: Some(url), ..LifecycleOptions::new(data.path(), data.path()) });
+        lifecycle.unwrap().create_admin_token("replica-console", None, "e2e").unwrap()
+    })
+    .await
+    .unwrap();
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let signed_in = send(replica, Method::POST, "/admin/sign-in", &form, format!("token={token}")).await.unwrap();
+    let cookie = signed_in.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+    let page = send(replica, Method::GET, path, &[("cookie", cookie.as_str())], "").await.unwrap();
+    assert_eq!(page.status, 200);
+    String::from_utf8_lossy(&page.body).into_owned()
 }
 
 /// `/readyz`'s status and body.
@@ -113,6 +136,11 @@ async fn replicas_with_their_own_data_directories_fetch_verify_and_heal_generati
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(greeting(replicas[1]).await.contains(third), "replica B keeps serving generation 3");
+    let page = console_page(replicas[1], &store, "/admin/bots/brightwater").await;
+    assert!(
+        page.contains("This gateway cannot serve the live generation") && page.contains(&corrupted),
+        "the console names the problem: {page}"
+    );
     assert!(!fetched(4).exists(), "nothing unverified is left in replica B's data directory");
     assert_eq!(readiness(replicas[0]).await.0, 200, "replica A serves generation 4");
 
