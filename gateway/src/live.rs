@@ -8,7 +8,9 @@
 //! mix. A generation missing from the data directory is first fetched from the store and
 //! verified (when generations are published there). A generation that cannot be fetched or
 //! opened leaves that bot on what it served before and is reported (`/readyz`, the console);
-//! while any is, the view is rebuilt every [`RETRY_INTERVAL`] even if the store did not move.
+//! while any is, the view is rebuilt even if the store did not move: after [`RETRY_INTERVAL`],
+//! then twice as long after each retry that fails again, up to [`MAX_RETRY_INTERVAL`], so a
+//! damaged artifact is not downloaded again and again at full speed.
 //! A bot that cannot be read at all is reported and left out, and the others serve.
 
 use std::collections::BTreeMap;
@@ -25,6 +27,8 @@ use docent_store::Timestamp;
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// How often a generation that could not be fetched or opened is tried again.
 pub const RETRY_INTERVAL: Duration = Duration::from_secs(2);
+/// The longest wait between two such tries.
+pub const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(64);
 
 /// One bot as visitors reach it now.
 pub struct ServedBot {
@@ -61,6 +65,8 @@ struct View {
     problems: BTreeMap<String, String>,
     /// When this view was built.
     built_at: Option<Instant>,
+    /// How many rebuilds in a row, without a change in the store, still had problems.
+    failed_retries: u32,
 }
 
 /// Every live bot, swapped as a whole when the store changes.
@@ -94,8 +100,10 @@ impl LiveBots {
     /// Blocking: opens artifacts from disk.
     pub fn refresh(&self, lifecycle: &Lifecycle) -> docent_lifecycle::Result<bool> {
         let current = self.current();
-        let retry = !current.problems.is_empty() && current.built_at.is_none_or(|at| at.elapsed() >= RETRY_INTERVAL);
-        if lifecycle.revision()? == current.revision && current.revision != 0 && !retry {
+        let wait = RETRY_INTERVAL.saturating_mul(1 << current.failed_retries.min(5)).min(MAX_RETRY_INTERVAL);
+        let retry = !current.problems.is_empty() && current.built_at.is_none_or(|at| at.elapsed() >= wait);
+        let revision = lifecycle.revision()?;
+        if revision == current.revision && current.revision != 0 && !retry {
             return Ok(false);
         }
         let snapshot = lifecycle.snapshot()?;
@@ -143,6 +151,9 @@ impl LiveBots {
                 }
             };
             next.bots.insert(served.state.id.clone(), Arc::new(served));
+        }
+        if !next.problems.is_empty() && next.revision == current.revision {
+            next.failed_retries = current.failed_retries.saturating_add(1);
         }
         *self.view.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(next);
         Ok(true)

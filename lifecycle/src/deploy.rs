@@ -460,7 +460,9 @@ impl Lifecycle {
             .iter()
             .filter(|g| g.knowledge_digest == scan.digest)
             .max_by_key(|g| (Some(g.number) == live, g.number))
-            .filter(|g| self.generation_dir(g).join("index").is_dir());
+            // Fetched from the store when this data directory lacks it, so that a quick update
+            // stays quick whichever process deploys it.
+            .filter(|g| self.ensure_local(g).is_ok() && self.generation_dir(g).join("index").is_dir());
 
         let number = self.store.next_generation_number(bot)?;
         let parent = self.generations_dir(bot);

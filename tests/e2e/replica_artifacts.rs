@@ -3,7 +3,7 @@
 //! replica never had, run from a third, empty data directory) are served by both within 2 s; a
 //! chunk corrupted in the database makes the fetching replica keep its old generation and say
 //! why on `/readyz` and in the console, until a redeploy publishes the generation again and
-//! heals it.
+//! heals it, or, repaired in the database, until the replica's own next try.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -20,6 +20,9 @@ use crate::replicas::{PROPAGATION, cli, greeting, seen_everywhere};
 use crate::restart::{Gateway, docent_binary};
 
 const ORIGINAL: &str = "Hi! I'm the Brightwater assistant.";
+/// How soon a replica tries a failed generation again by itself: its first retries come after
+/// 2 s and 4 s.
+const RETRIED: Duration = Duration::from_secs(10);
 
 /// Replaces the greeting in the bot's bot.toml (a chatroom setting: a quick generation).
 fn set_greeting(bots: &Path, from: &str, to: &str) {
@@ -106,35 +109,10 @@ async fn replicas_with_their_own_data_directories_fetch_verify_and_heal_generati
     let fourth = "Hello, said the fourth generation.";
     set_greeting(bots.path(), third, fourth);
     run(data_a.path(), &["train", "brightwater"]);
-    let corrupted = server
-        .sql(
-            "artifacts",
-            "UPDATE artifact_chunks SET data = set_byte(data, 0, (get_byte(data, 0) + 1) % 256)
-             WHERE (bot, generation, path, seq) = (
-                 SELECT bot, generation, path, seq FROM artifact_chunks
-                 WHERE bot = 'brightwater' AND generation = 4 ORDER BY length(data) DESC, path LIMIT 1)
-             RETURNING path",
-        )
-        .unwrap();
-    assert!(!corrupted.is_empty(), "one chunk of generation 4 was changed");
+    let corrupted = change_chunk(&server, 4, 1);
     run(data_a.path(), &["rollback", "brightwater", "--to", "4"]);
     seen_everywhere(&replicas[..1], fourth, "generation 4 on replica A, which built it").await;
-    let started = Instant::now();
-    loop {
-        let (status, body) = readiness(replicas[1]).await;
-        if status == 503 {
-            assert!(
-                body.contains("not_ready")
-                    && body.contains("brightwater")
-                    && body.contains("does not match its manifest"),
-                "{body}"
-            );
-            assert!(body.contains(&corrupted), "the corrupted file is named: {body}");
-            break;
-        }
-        assert!(started.elapsed() < PROPAGATION, "replica B did not report the corrupted generation: {status} {body}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    reported_corrupt(replicas[1], &corrupted).await;
     assert!(greeting(replicas[1]).await.contains(third), "replica B keeps serving generation 3");
     let page = console_page(replicas[1], &store, "/admin/bots/brightwater").await;
     assert!(
@@ -149,4 +127,61 @@ async fn replicas_with_their_own_data_directories_fetch_verify_and_heal_generati
     seen_everywhere(&replicas, fourth, "generation 4 after its republication").await;
     let (status, body) = readiness(replicas[1]).await;
     assert_eq!(status, 200, "{body}");
+
+    // Once more with generation 5, repaired in the database this time: replica B tries again by
+    // itself, with no change in the store to tell it.
+    let fifth = "Hello, said the fifth generation.";
+    set_greeting(bots.path(), fourth, fifth);
+    run(data_a.path(), &["train", "brightwater"]);
+    let corrupted = change_chunk(&server, 5, 1);
+    run(data_a.path(), &["rollback", "brightwater", "--to", "5"]);
+    reported_corrupt(replicas[1], &corrupted).await;
+    assert!(greeting(replicas[1]).await.contains(fourth), "replica B keeps serving generation 4");
+    assert_eq!(change_chunk(&server, 5, 255), corrupted, "the same chunk is restored");
+    let started = Instant::now();
+    while !greeting(replicas[1]).await.contains(fifth) {
+        assert!(started.elapsed() < RETRIED, "replica B did not try generation 5 again within {RETRIED:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!("replica B fetched the repaired generation {:?} after the repair", started.elapsed());
+    assert_eq!(readiness(replicas[1]).await.0, 200);
+}
+
+/// Adds `delta` to the first byte of the largest stored chunk of `generation`; returns its file.
+fn change_chunk(server: &Postgres, generation: u64, delta: u8) -> String {
+    let path = server
+        .sql(
+            "artifacts",
+            &format!(
+                "UPDATE artifact_chunks SET data = set_byte(data, 0, (get_byte(data, 0) + {delta}) % 256)
+                 WHERE (bot, generation, path, seq) = (
+                     SELECT bot, generation, path, seq FROM artifact_chunks
+                     WHERE bot = 'brightwater' AND generation = {generation}
+                     ORDER BY length(data) DESC, path, seq LIMIT 1)
+                 RETURNING path"
+            ),
+        )
+        .unwrap();
+    assert!(!path.is_empty(), "one chunk of generation {generation} was changed");
+    path
+}
+
+/// Waits until `replica`'s `/readyz` refuses, naming the bot and the damaged `file`.
+async fn reported_corrupt(replica: SocketAddr, file: &str) {
+    let started = Instant::now();
+    loop {
+        let (status, body) = readiness(replica).await;
+        if status == 503 {
+            assert!(
+                body.contains("not_ready")
+                    && body.contains("brightwater")
+                    && body.contains("does not match its manifest")
+                    && body.contains(file),
+                "{body}"
+            );
+            return;
+        }
+        assert!(started.elapsed() < PROPAGATION, "{replica} did not report the damaged generation: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
