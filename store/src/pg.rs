@@ -973,9 +973,10 @@ impl Store for PgStore {
     ) -> Result<()> {
         let generation = signed(number)?;
         self.write(|tx| {
-            lock_bot(tx, bot)?;
+            // The generation's row, not the bot's, is locked: two publications of one generation
+            // take turns and its deletion waits, while the bot's other changes go on.
             if tx
-                .query_opt("SELECT 1 FROM generations WHERE bot = $1 AND number = $2", &[&bot, &generation])
+                .query_opt("SELECT 1 FROM generations WHERE bot = $1 AND number = $2 FOR UPDATE", &[&bot, &generation])
                 .map_err(db)?
                 .is_none()
             {
