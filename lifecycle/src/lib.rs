@@ -9,14 +9,17 @@
 //! DIR/docent.sqlite             the store (WAL): the only truth for what is live, unless
 //!                               `store` names a PostgreSQL database shared by several gateways
 //! DIR/generations/<bot>/<n>/    immutable generation: config.toml (bot.toml as deployed) + index/
-//! DIR/generations/<bot>/.tmp-*  unfinished builds, deleted at start-up and never opened
+//! DIR/generations/<bot>/.tmp-*  unfinished builds and fetches, deleted at start-up and never opened
 //! DIR/embeddings/               embedding cache shared by every build
 //! ```
 //!
 //! A generation's directory is complete (fsynced, renamed into place) before its row is
 //! inserted, and it goes live in one store transaction that moves the bot's live pointer and
 //! bumps the store's revision. A crash at any point leaves the previous generation live and
-//! at most an unreferenced directory, removed at the next start.
+//! at most an unreferenced directory, removed at the next start. With
+//! [`Artifacts::Store`] each generation is also published into the (PostgreSQL) store before
+//! any pointer names it, and a data directory that lacks a generation fetches and verifies it
+//! (see [`artifacts`]), so gateways need no shared directory.
 
 pub mod access;
 pub mod artifacts;
@@ -188,7 +191,8 @@ impl LiveBot {
 pub struct LiveGeneration {
     pub number: u64,
     pub kind: GenerationKind,
-    /// The index artifact: open it with [`KnowledgeBase::open`] (or [`Lifecycle::open_generation`]).
+    /// The index artifact: open it with [`KnowledgeBase::open`] after [`Lifecycle::fetch_generation`]
+    /// (or with [`Lifecycle::open_generation`], which fetches).
     pub dir: PathBuf,
     /// The deployed bot.toml, with `visibility` and `access` replaced by the store's run-time values.
     pub config: BotConfig,
