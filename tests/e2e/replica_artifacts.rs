@@ -3,12 +3,15 @@
 //! replica never had, run from a third, empty data directory) are served by both within 2 s; a
 //! chunk corrupted in the database makes the fetching replica keep its old generation and say
 //! why on `/readyz` and in the console, until a redeploy publishes the generation again and
-//! heals it, or, repaired in the database, until the replica's own next try.
+//! heals it, or, repaired in the database, until the replica's own next try; a publication
+//! the database refuses fails the deploy and leaves the live generation everywhere.
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use docent_gateway::live::{POLL_INTERVAL, RETRY_INTERVAL};
 use docent_lifecycle::store::PgUrl;
 use docent_lifecycle::{Lifecycle, LifecycleOptions};
 use docent_tests::http::send;
@@ -21,8 +24,8 @@ use crate::restart::{Gateway, docent_binary};
 
 const ORIGINAL: &str = "Hi! I'm the Brightwater assistant.";
 /// How soon a replica tries a failed generation again by itself: its first retries come after
-/// 2 s and 4 s.
-const RETRIED: Duration = Duration::from_secs(10);
+/// [`RETRY_INTERVAL`] and twice that.
+const RETRIED: Duration = RETRY_INTERVAL.saturating_mul(5);
 
 /// Replaces the greeting in the bot's bot.toml (a chatroom setting: a quick generation).
 fn set_greeting(bots: &Path, from: &str, to: &str) {
@@ -145,6 +148,40 @@ async fn replicas_with_their_own_data_directories_fetch_verify_and_heal_generati
     }
     eprintln!("replica B fetched the repaired generation {:?} after the repair", started.elapsed());
     assert_eq!(readiness(replicas[1]).await.0, 200);
+
+    // A publication that fails (the database refuses chunks) fails the deploy: generation 5
+    // stays live everywhere. Once the database takes chunks again, a deploy publishes and
+    // activates the generation the failed one left behind.
+    server
+        .sql(
+            "artifacts",
+            "CREATE FUNCTION refuse_chunks() RETURNS trigger LANGUAGE plpgsql AS
+                 $$ BEGIN RAISE EXCEPTION 'no room for artifact chunks'; END $$;
+             CREATE TRIGGER refuse_chunks BEFORE INSERT ON artifact_chunks
+                 FOR EACH ROW EXECUTE FUNCTION refuse_chunks()",
+        )
+        .unwrap();
+    let sixth = "Hello, said the sixth generation.";
+    set_greeting(bots.path(), fifth, sixth);
+    let failed = Command::new(&docent)
+        .args(["deploy", "brightwater"])
+        .env("DOCENT_BOTS", bots.path())
+        .env("DOCENT_DATA", data_a.path())
+        .env("DOCENT_STORE", &store)
+        .env("DOCENT_LOG", "error")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success() && said.contains("no room for artifact chunks"), "{:?}: {said}", failed.status);
+    assert_eq!(server.sql("artifacts", "SELECT live FROM bots WHERE id = 'brightwater'").unwrap(), "5");
+    tokio::time::sleep(POLL_INTERVAL * 2).await;
+    for replica in &replicas {
+        assert!(greeting(*replica).await.contains(fifth), "{replica} still serves generation 5");
+        assert_eq!(readiness(*replica).await.0, 200, "{replica} has nothing to report");
+    }
+    server.sql("artifacts", "DROP TRIGGER refuse_chunks ON artifact_chunks").unwrap();
+    run(data_a.path(), &["deploy", "brightwater"]);
+    seen_everywhere(&replicas, sixth, "generation 6 after its publication").await;
 }
 
 /// Adds `delta` to the first byte of the largest stored chunk of `generation`; returns its file.
