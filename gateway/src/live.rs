@@ -155,6 +155,11 @@ impl LiveBots {
         if !next.problems.is_empty() && next.revision == current.revision {
             next.failed_retries = current.failed_retries.saturating_add(1);
         }
+        if next.revision != current.revision
+            && let Err(err) = lifecycle.remove_collected_generations()
+        {
+            tracing::warn!(%err, "cannot remove the copies of collected generations");
+        }
         *self.view.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(next);
         Ok(true)
     }

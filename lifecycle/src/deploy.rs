@@ -20,7 +20,7 @@ use crate::change::ChangeKind;
 use crate::check::ManifestSummary;
 use crate::config::{BotConfig, Expect, TestCase};
 use crate::knowledge::{self, Scan};
-use crate::{Error, Lifecycle, Result, failpoint, io_error, when};
+use crate::{Error, Lifecycle, Result, failpoint, io_error, remove_dir_if_present, when};
 
 /// A deploy phase, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -627,7 +627,8 @@ impl Lifecycle {
             }
             self.store.delete_generation(bot, generation.number)?;
             let dir = self.generation_dir(&generation);
-            std::fs::remove_dir_all(&dir).map_err(io_error(&dir))?;
+            // A gateway fetching generations into this directory may have removed it already.
+            remove_dir_if_present(&dir)?;
             removed.push(generation.number);
         }
         Ok(removed)

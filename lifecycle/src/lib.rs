@@ -266,7 +266,7 @@ impl Lifecycle {
             None => Arc::new(SqliteStore::open(&options.data_dir.join("docent.sqlite"))?),
         };
         let lifecycle = Lifecycle { options, store, usage_tally: Mutex::default(), change_hook: RwLock::default() };
-        lifecycle.clean_leftovers()?;
+        lifecycle.clean_leftovers(true)?;
         Ok(lifecycle)
     }
 
@@ -550,9 +550,20 @@ impl Lifecycle {
         }
     }
 
-    /// Deletes `.tmp-*` builds and generation directories without a row, for bots whose deploy
-    /// lock no live process holds.
-    fn clean_leftovers(&self) -> Result<()> {
+    /// Deletes the directories of generations whose rows are gone (collected by another
+    /// process), for bots whose deploy lock no live process holds. With [`Artifacts::Store`] a
+    /// gateway fetches generations into its own directory, which no other process collects: it
+    /// calls this whenever the store moves. Unfinished builds and fetches are left alone.
+    pub fn remove_collected_generations(&self) -> Result<()> {
+        if self.options.artifacts != Artifacts::Store {
+            return Ok(());
+        }
+        self.clean_leftovers(false)
+    }
+
+    /// Deletes generation directories without a row (and, with `unfinished`, `.tmp-*` builds
+    /// and fetches), for bots whose deploy lock no live process holds.
+    fn clean_leftovers(&self, unfinished: bool) -> Result<()> {
         let root = self.options.data_dir.join("generations");
         let Ok(entries) = std::fs::read_dir(&root) else { return Ok(()) };
         for entry in entries.flatten() {
@@ -566,13 +577,21 @@ impl Lifecycle {
             let known: Vec<String> = self.store.generations(&bot)?.into_iter().map(|g| g.dir).collect();
             for dir in std::fs::read_dir(entry.path()).map_err(io_error(&entry.path()))?.flatten() {
                 let name = dir.file_name().to_string_lossy().into_owned();
-                if !known.contains(&name) {
+                if !known.contains(&name) && (unfinished || !name.starts_with('.')) {
                     tracing::info!(bot, dir = name, "removing an unfinished or unreferenced generation directory");
-                    std::fs::remove_dir_all(dir.path()).map_err(io_error(&dir.path()))?;
+                    remove_dir_if_present(&dir.path())?;
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// Removes a directory tree; one already gone (removed by another process meanwhile) is fine.
+pub(crate) fn remove_dir_if_present(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(Error::Io { path: dir.to_owned(), source: err }),
+        _ => Ok(()),
     }
 }
 

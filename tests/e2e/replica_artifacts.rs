@@ -4,7 +4,8 @@
 //! chunk corrupted in the database makes the fetching replica keep its old generation and say
 //! why on `/readyz` and in the console, until a redeploy publishes the generation again and
 //! heals it, or, repaired in the database, until the replica's own next try; a publication
-//! the database refuses fails the deploy and leaves the live generation everywhere.
+//! the database refuses fails the deploy and leaves the live generation everywhere; collected
+//! generations leave the database and the replicas' directories.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -182,6 +183,16 @@ async fn replicas_with_their_own_data_directories_fetch_verify_and_heal_generati
     server.sql("artifacts", "DROP TRIGGER refuse_chunks ON artifact_chunks").unwrap();
     run(data_a.path(), &["deploy", "brightwater"]);
     seen_everywhere(&replicas, sixth, "generation 6 after its publication").await;
+
+    // That deploy collected generation 1 (five are kept, and the live and previous ones): its
+    // publication went with its row, and replica B removes its own copy.
+    assert_eq!(server.sql("artifacts", "SELECT COUNT(*) FROM artifact_files WHERE generation = 1").unwrap(), "0");
+    let started = Instant::now();
+    while fetched(1).exists() {
+        assert!(started.elapsed() < PROPAGATION, "replica B kept its copy of collected generation 1");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(fetched(6).is_dir() && fetched(5).is_dir(), "the live and previous generations stay");
 }
 
 /// Adds `delta` to the first byte of the largest stored chunk of `generation`; returns its file.
