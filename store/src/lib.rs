@@ -48,7 +48,8 @@ pub enum Error {
     /// This backend cannot do it; the text says what to do instead.
     #[error("{0}")]
     Unsupported(String),
-    /// A file of a generation's artifact could not be read while it was published; the text names it.
+    /// A file of a generation's artifact could not be read (or did not hold its manifest's length)
+    /// while it was published, or could not be written while it was fetched; the text names it.
     #[error("{0}")]
     Artifact(String),
     /// The store was written by a newer docent.
