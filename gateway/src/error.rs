@@ -98,7 +98,7 @@ impl From<docent_lifecycle::Error> for ApiError {
             Error::NotFound(_) => ApiError::new(ErrorCode::NotFound, err.to_string()),
             Error::Conflict(_) => ApiError::new(ErrorCode::Conflict, err.to_string()),
             Error::Store(docent_store::Error::Conflict(_)) => ApiError::new(ErrorCode::Conflict, err.to_string()),
-            Error::Store(_) | Error::Io { .. } => ApiError::internal(&err),
+            Error::Store(_) | Error::Io { .. } | Error::Artifact(_) => ApiError::internal(&err),
         }
     }
 }

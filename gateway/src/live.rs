@@ -5,12 +5,17 @@
 //! when it moves, [`LiveBots::refresh`] reads every bot's row,
 //! opens the generations that changed (reusing the ones already open), and swaps the
 //! whole view in one step, so a request sees either the old or the new view, never a
-//! mix. A generation that cannot be opened leaves that bot on what it served before; a bot
-//! that cannot be read at all is reported and left out, and the others serve.
+//! mix. A generation missing from the data directory is first fetched from the store and
+//! verified (when generations are published there). A generation that cannot be fetched or
+//! opened leaves that bot on what it served before and is reported (`/readyz`, the console);
+//! while any is, the view is rebuilt even if the store did not move: after [`RETRY_INTERVAL`],
+//! then twice as long after each retry that fails again, up to [`MAX_RETRY_INTERVAL`], so a
+//! damaged artifact is not downloaded again and again at full speed.
+//! A bot that cannot be read at all is reported and left out, and the others serve.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use docent_indexer::KnowledgeBase;
 use docent_lifecycle::config::BotConfig;
@@ -20,6 +25,10 @@ use docent_store::Timestamp;
 
 /// How often the store's revision is read: changes are live within this time plus a reload.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// How often a generation that could not be fetched or opened is tried again.
+pub const RETRY_INTERVAL: Duration = Duration::from_secs(2);
+/// The longest wait between two such tries.
+pub const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(64);
 
 /// One bot as visitors reach it now.
 pub struct ServedBot {
@@ -52,8 +61,12 @@ impl ServedBot {
 struct View {
     revision: u64,
     bots: BTreeMap<String, Arc<ServedBot>>,
-    /// Bots whose live generation could not be opened, with the reason.
+    /// Bots whose live generation could not be fetched or opened, with the reason.
     problems: BTreeMap<String, String>,
+    /// When this view was built.
+    built_at: Option<Instant>,
+    /// How many rebuilds in a row, without a change in the store, still had problems.
+    failed_retries: u32,
 }
 
 /// Every live bot, swapped as a whole when the store changes.
@@ -87,11 +100,14 @@ impl LiveBots {
     /// Blocking: opens artifacts from disk.
     pub fn refresh(&self, lifecycle: &Lifecycle) -> docent_lifecycle::Result<bool> {
         let current = self.current();
-        if lifecycle.revision()? == current.revision && current.revision != 0 {
+        let wait = RETRY_INTERVAL.saturating_mul(1 << current.failed_retries.min(5)).min(MAX_RETRY_INTERVAL);
+        let retry = !current.problems.is_empty() && current.built_at.is_none_or(|at| at.elapsed() >= wait);
+        let revision = lifecycle.revision()?;
+        if revision == current.revision && current.revision != 0 && !retry {
             return Ok(false);
         }
         let snapshot = lifecycle.snapshot()?;
-        let mut next = View { revision: snapshot.revision, ..View::default() };
+        let mut next = View { revision: snapshot.revision, built_at: Some(Instant::now()), ..View::default() };
         for (bot, problem) in snapshot.problems {
             tracing::error!(%bot, %problem, "cannot read the live generation; the bot is not served");
             next.problems.insert(bot, problem);
@@ -101,7 +117,14 @@ impl LiveBots {
             let old = current.bots.get(&state.id);
             let knowledge = match old {
                 Some(old) if old.generation == generation.number => Ok(Arc::clone(&old.knowledge)),
-                _ => KnowledgeBase::open(&generation.dir, lifecycle.options().embedder.as_ref()).map(Arc::new),
+                _ => lifecycle
+                    .fetch_generation(&state.id, generation.number)
+                    .map_err(|err| format!("generation {} cannot be fetched: {err}", generation.number))
+                    .and_then(|()| {
+                        KnowledgeBase::open(&generation.dir, lifecycle.options().embedder.as_ref())
+                            .map(Arc::new)
+                            .map_err(|err| format!("generation {} cannot be opened: {err}", generation.number))
+                    }),
             };
             let served = match knowledge {
                 Ok(knowledge) => {
@@ -111,14 +134,16 @@ impl LiveBots {
                     ServedBot { config: generation.config, knowledge, generation: generation.number, state }
                 }
                 Err(err) => {
-                    tracing::error!(
-                        bot = %state.id,
-                        generation = generation.number,
-                        %err,
-                        "cannot open the live generation; serving the one before"
-                    );
-                    next.problems
-                        .insert(state.id.clone(), format!("generation {} cannot be opened: {err}", generation.number));
+                    // Logged when it starts or changes, not at every retry.
+                    if current.problems.get(&state.id) != Some(&err) {
+                        tracing::error!(
+                            bot = %state.id,
+                            generation = generation.number,
+                            %err,
+                            "cannot fetch or open the live generation; serving the one before"
+                        );
+                    }
+                    next.problems.insert(state.id.clone(), err);
                     let Some(old) = old else { continue };
                     let mut config = old.config.clone();
                     config.visibility = state.access.visibility;
@@ -126,6 +151,14 @@ impl LiveBots {
                 }
             };
             next.bots.insert(served.state.id.clone(), Arc::new(served));
+        }
+        if !next.problems.is_empty() && next.revision == current.revision {
+            next.failed_retries = current.failed_retries.saturating_add(1);
+        }
+        if next.revision != current.revision
+            && let Err(err) = lifecycle.remove_collected_generations()
+        {
+            tracing::warn!(%err, "cannot remove the copies of collected generations");
         }
         *self.view.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(next);
         Ok(true)

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use docent_indexer::Embedder;
 use docent_lifecycle::store::PgUrl;
-use docent_lifecycle::{LifecycleOptions, PeakHours};
+use docent_lifecycle::{Artifacts, LifecycleOptions, PeakHours};
 
 use crate::assets::WidgetAssets;
 
@@ -25,6 +25,11 @@ pub struct DataArgs {
     /// Without it, the store is SQLite in the data directory.
     #[arg(long = "store", env = "DOCENT_STORE", hide_env_values = true)]
     pub store: Option<String>,
+    /// Where gateways on a PostgreSQL store find each generation: `store` (the default) publishes
+    /// it into the database at deploy and each gateway fetches and verifies its own copy;
+    /// `shared` means every gateway shares this data directory. Not for a SQLite store.
+    #[arg(long = "artifacts", env = "DOCENT_ARTIFACTS", value_enum)]
+    pub artifacts: Option<ArtifactsArg>,
     /// A sentence-transformers BERT folder (config.json, tokenizer.json, model.safetensors) for
     /// semantic search. Without it, bots use lexical search only.
     #[arg(long = "model", env = "DOCENT_MODEL")]
@@ -42,11 +47,26 @@ impl DataArgs {
     pub fn lifecycle_options(&self) -> anyhow::Result<LifecycleOptions> {
         let mut options = LifecycleOptions::new(&self.data, &self.bots);
         options.store = self.store.as_deref().map(PgUrl::parse).transpose().context("--store (or DOCENT_STORE)")?;
+        options.artifacts = match (self.artifacts, &options.store) {
+            (None | Some(ArtifactsArg::Store), Some(_)) => Artifacts::Store,
+            (Some(ArtifactsArg::Shared), Some(_)) => Artifacts::Directory,
+            (None, None) => Artifacts::Directory,
+            (Some(_), None) => anyhow::bail!(
+                "--artifacts (or DOCENT_ARTIFACTS) needs a PostgreSQL --store: a SQLite store keeps generations in its data directory"
+            ),
+        };
         options.peak_hours = self.peak_hours;
         options.keep_generations = self.keep;
         options.embedder = self.model.as_deref().map(load_model).transpose()?;
         Ok(options)
     }
+}
+
+/// The values of `--artifacts`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactsArg {
+    Store,
+    Shared,
 }
 
 impl DataArgs {
@@ -83,5 +103,40 @@ impl WidgetArgs {
             }
         }
         .map_err(anyhow::Error::msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        data: DataArgs,
+    }
+
+    /// Where generations are found, from the flags; `Err` holds the refusal's text.
+    fn artifacts(flags: &[&str]) -> Result<Artifacts, String> {
+        let parsed = Flags::try_parse_from(std::iter::once("docent").chain(flags.iter().copied()))
+            .map_err(|err| err.to_string())?;
+        parsed.data.lifecycle_options().map(|options| options.artifacts).map_err(|err| format!("{err:#}"))
+    }
+
+    #[test]
+    fn artifacts_default_to_the_store_on_postgresql_and_are_refused_without_it() {
+        let url = "postgres://docent@db.internal/docent";
+        assert_eq!(artifacts(&[]), Ok(Artifacts::Directory));
+        assert_eq!(artifacts(&["--store", url]), Ok(Artifacts::Store));
+        assert_eq!(artifacts(&["--store", url, "--artifacts", "store"]), Ok(Artifacts::Store));
+        assert_eq!(artifacts(&["--store", url, "--artifacts", "shared"]), Ok(Artifacts::Directory));
+        for refused in [&["--artifacts", "store"][..], &["--artifacts", "shared"]] {
+            let err = artifacts(refused).unwrap_err();
+            assert!(err.contains("needs a PostgreSQL --store"), "{refused:?}: {err}");
+        }
+        let err = artifacts(&["--store", url, "--artifacts", "nfs"]).unwrap_err();
+        assert!(err.contains("invalid value 'nfs'") && err.contains("store, shared"), "{err}");
     }
 }

@@ -20,7 +20,7 @@ use crate::change::ChangeKind;
 use crate::check::ManifestSummary;
 use crate::config::{BotConfig, Expect, TestCase};
 use crate::knowledge::{self, Scan};
-use crate::{Error, Lifecycle, Result, failpoint, io_error, when};
+use crate::{Error, Lifecycle, Result, failpoint, io_error, remove_dir_if_present, when};
 
 /// A deploy phase, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -339,6 +339,9 @@ impl Lifecycle {
             progress(DeployEvent::PhaseStarted { phase: Phase::UpdatingModels });
             failpoint::hit("updating");
             let knowledge = self.open_generation(&generation)?;
+            if reused {
+                self.publish(&generation)?;
+            }
             knowledge.search("warm up", 1).map_err(|source| Error::Knowledge { bot: bot.to_owned(), source })?;
             let semantic = if knowledge.is_semantic() { "semantic + lexical" } else { "lexical" };
             finish(Phase::UpdatingModels, format!("opened and warmed ({semantic})"), &mut phase_started, progress);
@@ -457,7 +460,9 @@ impl Lifecycle {
             .iter()
             .filter(|g| g.knowledge_digest == scan.digest)
             .max_by_key(|g| (Some(g.number) == live, g.number))
-            .filter(|g| self.generation_dir(g).join("index").is_dir());
+            // Fetched from the store when this data directory lacks it, so that a quick update
+            // stays quick whichever process deploys it.
+            .filter(|g| self.ensure_local(g).is_ok() && self.generation_dir(g).join("index").is_dir());
 
         let number = self.store.next_generation_number(bot)?;
         let parent = self.generations_dir(bot);
@@ -491,6 +496,9 @@ impl Lifecycle {
         };
         self.store.insert_generation(&generation)?;
         failpoint::hit("recorded");
+        // Published before any pointer can name it; a deploy of an existing generation publishes
+        // it again before activating, which also repairs a damaged publication.
+        self.publish(&generation)?;
         Ok((generation, false))
     }
 
@@ -589,6 +597,8 @@ impl Lifecycle {
         // Refuse an artifact that does not open, before it goes live.
         self.open_generation(&generation)?;
         self.generation_config(&generation)?;
+        // A generation made before its bot's gateways fetched from the store, or trained then.
+        self.publish_unless_published(&generation)?;
         let audit = AuditEntry::new(
             when::now(),
             actor,
@@ -617,7 +627,8 @@ impl Lifecycle {
             }
             self.store.delete_generation(bot, generation.number)?;
             let dir = self.generation_dir(&generation);
-            std::fs::remove_dir_all(&dir).map_err(io_error(&dir))?;
+            // A gateway fetching generations into this directory may have removed it already.
+            remove_dir_if_present(&dir)?;
             removed.push(generation.number);
         }
         Ok(removed)

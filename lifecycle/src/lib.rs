@@ -9,16 +9,20 @@
 //! DIR/docent.sqlite             the store (WAL): the only truth for what is live, unless
 //!                               `store` names a PostgreSQL database shared by several gateways
 //! DIR/generations/<bot>/<n>/    immutable generation: config.toml (bot.toml as deployed) + index/
-//! DIR/generations/<bot>/.tmp-*  unfinished builds, deleted at start-up and never opened
+//! DIR/generations/<bot>/.tmp-*  unfinished builds and fetches, deleted at start-up and never opened
 //! DIR/embeddings/               embedding cache shared by every build
 //! ```
 //!
 //! A generation's directory is complete (fsynced, renamed into place) before its row is
 //! inserted, and it goes live in one store transaction that moves the bot's live pointer and
 //! bumps the store's revision. A crash at any point leaves the previous generation live and
-//! at most an unreferenced directory, removed at the next start.
+//! at most an unreferenced directory, removed at the next start. With
+//! [`Artifacts::Store`] each generation is also published into the (PostgreSQL) store before
+//! any pointer names it, and a data directory that lacks a generation fetches and verifies it
+//! (see [`artifacts`]), so gateways need no shared directory.
 
 pub mod access;
+pub mod artifacts;
 pub mod backup;
 pub mod change;
 pub mod check;
@@ -43,6 +47,7 @@ use docent_store::{
 };
 use serde::Serialize;
 
+pub use artifacts::Artifacts;
 pub use change::{Change, ChangeHook, ChangeKind};
 pub use check::{CheckReport, CheckState, Failure};
 pub use deploy::{DeployEvent, DeployReport, Integration, Phase, UpdateKind, Verdict, judge};
@@ -62,6 +67,9 @@ pub enum Error {
     Knowledge { bot: String, source: docent_indexer::Error },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
+    /// A generation's artifact cannot be fetched from the store, or does not match its manifest.
+    #[error("{0}")]
+    Artifact(String),
     /// The operation cannot be done as asked; the text says why and what to do.
     #[error("{0}")]
     Refused(String),
@@ -104,6 +112,9 @@ pub struct LifecycleOptions {
     /// The `bundle.js` the gateway serves, for the snippet's SRI hash; without it the
     /// integration code has no `integrity` attribute.
     pub widget_bundle: Option<Arc<Vec<u8>>>,
+    /// Where gateways find generations: this directory, or published into a PostgreSQL store
+    /// and fetched into each gateway's own directory (refused with a SQLite store).
+    pub artifacts: Artifacts,
     /// The sentence-embedding model; `None` builds and opens lexical-only indexes.
     pub embedder: Option<Arc<Embedder>>,
     /// Generations kept per bot besides the live and previous ones.
@@ -127,6 +138,7 @@ impl LifecycleOptions {
             bots_dir: bots_dir.into(),
             public_url: "http://127.0.0.1:8080".to_owned(),
             widget_bundle: None,
+            artifacts: Artifacts::Directory,
             embedder: None,
             keep_generations: 5,
             peak_hours: PeakHours::default(),
@@ -179,7 +191,8 @@ impl LiveBot {
 pub struct LiveGeneration {
     pub number: u64,
     pub kind: GenerationKind,
-    /// The index artifact: open it with [`KnowledgeBase::open`] (or [`Lifecycle::open_generation`]).
+    /// The index artifact: open it with [`KnowledgeBase::open`] after [`Lifecycle::fetch_generation`]
+    /// (or with [`Lifecycle::open_generation`], which fetches).
     pub dir: PathBuf,
     /// The deployed bot.toml, with `visibility` and `access` replaced by the store's run-time values.
     pub config: BotConfig,
@@ -241,13 +254,19 @@ impl Lifecycle {
     /// PostgreSQL database of `options.store`), migrates the store, and removes unfinished
     /// builds and unreferenced generation directories of bots no live process is deploying.
     pub fn open(options: LifecycleOptions) -> Result<Lifecycle> {
+        if options.artifacts == Artifacts::Store && options.store.is_none() {
+            return Err(Error::Refused(
+                "generations are published into the store only with a PostgreSQL store; a SQLite store keeps them in its data directory"
+                    .to_owned(),
+            ));
+        }
         std::fs::create_dir_all(options.data_dir.join("generations")).map_err(io_error(&options.data_dir))?;
         let store: Arc<dyn Store> = match &options.store {
             Some(url) => Arc::new(PgStore::open(url)?),
             None => Arc::new(SqliteStore::open(&options.data_dir.join("docent.sqlite"))?),
         };
         let lifecycle = Lifecycle { options, store, usage_tally: Mutex::default(), change_hook: RwLock::default() };
-        lifecycle.clean_leftovers()?;
+        lifecycle.clean_leftovers(true)?;
         Ok(lifecycle)
     }
 
@@ -328,8 +347,10 @@ impl Lifecycle {
         self.store.bot(bot)?.ok_or_else(|| Error::Refused(format!("\"{bot}\" vanished from the store")))
     }
 
-    /// Opens a generation's index.
+    /// Opens a generation's index, fetching it from the store first when this data directory
+    /// lacks it (with [`Artifacts::Store`]).
     pub fn open_generation(&self, generation: &Generation) -> Result<KnowledgeBase> {
+        self.ensure_local(generation)?;
         let dir = self.generation_dir(generation).join("index");
         KnowledgeBase::open(&dir, self.options.embedder.as_ref())
             .map_err(|source| Error::Knowledge { bot: generation.bot.clone(), source })
@@ -529,9 +550,20 @@ impl Lifecycle {
         }
     }
 
-    /// Deletes `.tmp-*` builds and generation directories without a row, for bots whose deploy
-    /// lock no live process holds.
-    fn clean_leftovers(&self) -> Result<()> {
+    /// Deletes the directories of generations whose rows are gone (collected by another
+    /// process), for bots whose deploy lock no live process holds. With [`Artifacts::Store`] a
+    /// gateway fetches generations into its own directory, which no other process collects: it
+    /// calls this whenever the store moves. Unfinished builds and fetches are left alone.
+    pub fn remove_collected_generations(&self) -> Result<()> {
+        if self.options.artifacts != Artifacts::Store {
+            return Ok(());
+        }
+        self.clean_leftovers(false)
+    }
+
+    /// Deletes generation directories without a row (and, with `unfinished`, `.tmp-*` builds
+    /// and fetches), for bots whose deploy lock no live process holds.
+    fn clean_leftovers(&self, unfinished: bool) -> Result<()> {
         let root = self.options.data_dir.join("generations");
         let Ok(entries) = std::fs::read_dir(&root) else { return Ok(()) };
         for entry in entries.flatten() {
@@ -545,13 +577,21 @@ impl Lifecycle {
             let known: Vec<String> = self.store.generations(&bot)?.into_iter().map(|g| g.dir).collect();
             for dir in std::fs::read_dir(entry.path()).map_err(io_error(&entry.path()))?.flatten() {
                 let name = dir.file_name().to_string_lossy().into_owned();
-                if !known.contains(&name) {
+                if !known.contains(&name) && (unfinished || !name.starts_with('.')) {
                     tracing::info!(bot, dir = name, "removing an unfinished or unreferenced generation directory");
-                    std::fs::remove_dir_all(dir.path()).map_err(io_error(&dir.path()))?;
+                    remove_dir_if_present(&dir.path())?;
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// Removes a directory tree; one already gone (removed by another process meanwhile) is fine.
+pub(crate) fn remove_dir_if_present(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(Error::Io { path: dir.to_owned(), source: err }),
+        _ => Ok(()),
     }
 }
 

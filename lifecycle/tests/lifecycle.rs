@@ -522,3 +522,13 @@ fn messages_to_an_unlimited_bot_are_tallied_then_written_in_bulk() {
     fixture.lifecycle.set_plan("brightwater", Some(&expired), ACTOR).unwrap();
     assert_eq!(fixture.lifecycle.consume_message("brightwater", now).unwrap(), Quota::PlanExpired { expired_at: now });
 }
+
+#[test]
+fn publishing_generations_into_a_sqlite_store_is_refused_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = LifecycleOptions::new(dir.path().join("data"), dir.path().join("bots"));
+    options.artifacts = docent_lifecycle::Artifacts::Store;
+    let err = Lifecycle::open(options).err().expect("refused").to_string();
+    assert!(err.contains("only with a PostgreSQL store"), "{err}");
+    assert!(!dir.path().join("data/docent.sqlite").exists(), "refused before anything is created");
+}

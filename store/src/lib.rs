@@ -48,6 +48,10 @@ pub enum Error {
     /// This backend cannot do it; the text says what to do instead.
     #[error("{0}")]
     Unsupported(String),
+    /// A file of a generation's artifact could not be read (or did not hold its manifest's length)
+    /// while it was published, or could not be written while it was fetched; the text names it.
+    #[error("{0}")]
+    Artifact(String),
     /// The store was written by a newer docent.
     #[error("store schema version {found} is newer than this docent knows ({known}); upgrade docent")]
     TooNew { found: i64, known: i64 },
@@ -125,6 +129,22 @@ pub struct Generation {
     /// The bot.toml text it was made with.
     pub config: String,
 }
+
+/// Bytes per stored chunk of a published artifact file.
+pub const ARTIFACT_CHUNK_BYTES: usize = 1 << 20;
+
+/// One file of a generation's published artifact: what a gateway checks its fetched copy against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArtifactFile {
+    /// Relative to the generation's directory, with `/` between folders.
+    pub path: String,
+    pub size: u64,
+    /// SHA-256 of the file's bytes, hex.
+    pub sha256: String,
+}
+
+/// Opens the bytes of one file being published.
+pub type ArtifactReader<'a> = dyn FnMut(&ArtifactFile) -> std::io::Result<Box<dyn std::io::Read>> + 'a;
 
 /// How a deploy ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -352,6 +372,25 @@ pub trait Store: EventStore + AlertStore + Send + Sync {
         deploy: Option<(i64, &str)>,
         audit: &AuditEntry,
     ) -> Result<()>;
+
+    /// Publishes generation `number`'s artifact so that gateways without its directory can fetch
+    /// it: the manifest `files` and each file's bytes, read through `open` and stored in chunks
+    /// of [`ARTIFACT_CHUNK_BYTES`], all in one transaction that replaces an earlier publication.
+    /// Refused when a file's length differs from its manifest entry. Deleting the generation
+    /// deletes its publication. A SQLite store refuses: its data directory is the only copy.
+    fn publish_artifact(
+        &self,
+        bot: &str,
+        number: u64,
+        files: &[ArtifactFile],
+        open: &mut ArtifactReader<'_>,
+    ) -> Result<()>;
+    /// The manifest of generation `number`'s published artifact, sorted by path; `None` when it
+    /// was not published.
+    fn artifact_files(&self, bot: &str, number: u64) -> Result<Option<Vec<ArtifactFile>>>;
+    /// Writes the stored bytes of one published file to `out`, one chunk at a time; returns how
+    /// many were written. The caller checks them against the manifest.
+    fn read_artifact_file(&self, bot: &str, number: u64, path: &str, out: &mut dyn std::io::Write) -> Result<u64>;
 
     /// Takes the bot's deploy lock and records a running deploy. A lock held by a holder for
     /// which `is_stale` says true is taken over, and its deploy marked interrupted.

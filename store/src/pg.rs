@@ -25,9 +25,9 @@ mod events;
 
 use crate::names::StoredName;
 use crate::{
-    AccessToken, AdminToken, AuditEntry, BotRow, BotSeed, BotStatus, Deploy, DeployOutcome, DeployStart, Error,
-    Generation, LockHolder, Plan, Quota, Result, Schedule, ScheduleAction, Scope, Session, Store, Timestamp,
-    Visibility,
+    ARTIFACT_CHUNK_BYTES, AccessToken, AdminToken, ArtifactFile, ArtifactReader, AuditEntry, BotRow, BotSeed,
+    BotStatus, Deploy, DeployOutcome, DeployStart, Error, Generation, LockHolder, Plan, Quota, Result, Schedule,
+    ScheduleAction, Scope, Session, Store, Timestamp, Visibility,
 };
 
 /// The channel every visible change notifies, with the new revision as payload.
@@ -293,6 +293,36 @@ ALTER TABLE conversations ADD COLUMN path_len BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE conversations ADD COLUMN last_topic TEXT;
 ALTER TABLE conversations ADD COLUMN last_resolved BOOLEAN;
 "#,
+    r#"
+-- Published generation artifacts: a row per publication, its manifest, and the files' bytes in
+-- chunks. Deleting a generation deletes all three.
+CREATE TABLE artifacts (
+    bot TEXT NOT NULL,
+    generation BIGINT NOT NULL,
+    PRIMARY KEY (bot, generation),
+    FOREIGN KEY (bot, generation) REFERENCES generations (bot, number) ON DELETE CASCADE
+);
+CREATE TABLE artifact_files (
+    bot TEXT NOT NULL,
+    generation BIGINT NOT NULL,
+    path TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (bot, generation, path),
+    FOREIGN KEY (bot, generation) REFERENCES artifacts (bot, generation) ON DELETE CASCADE
+);
+CREATE TABLE artifact_chunks (
+    bot TEXT NOT NULL,
+    generation BIGINT NOT NULL,
+    path TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    data BYTEA NOT NULL,
+    PRIMARY KEY (bot, generation, path, seq),
+    FOREIGN KEY (bot, generation, path) REFERENCES artifact_files (bot, generation, path) ON DELETE CASCADE
+);
+-- Index files are compressed already: store them out of line without trying again.
+ALTER TABLE artifact_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+"#,
 ];
 
 /// A `postgres://user[:password]@host[:port]/database` URL, checked; shown without its password.
@@ -517,6 +547,20 @@ impl PgStore {
     fn query_opt(&self, sql: &str, params: &[&(dyn ::postgres::types::ToSql + Sync)]) -> Result<Option<Row>> {
         self.connection()?.query_opt(sql, params).map_err(db)
     }
+}
+
+/// Reads until `buffer` is full or the reader ends; returns how many bytes it holds.
+fn fill(reader: &mut dyn std::io::Read, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match reader.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(filled)
 }
 
 fn bump_and_audit(tx: &mut Transaction<'_>, audit: &AuditEntry) -> Result<()> {
@@ -918,6 +962,94 @@ impl Store for PgStore {
             }
             Ok(())
         })
+    }
+
+    fn publish_artifact(
+        &self,
+        bot: &str,
+        number: u64,
+        files: &[ArtifactFile],
+        open: &mut ArtifactReader<'_>,
+    ) -> Result<()> {
+        let generation = signed(number)?;
+        self.write(|tx| {
+            // The generation's row, not the bot's, is locked: two publications of one generation
+            // take turns and its deletion waits, while the bot's other changes go on.
+            if tx
+                .query_opt("SELECT 1 FROM generations WHERE bot = $1 AND number = $2 FOR UPDATE", &[&bot, &generation])
+                .map_err(db)?
+                .is_none()
+            {
+                return Err(Error::Conflict(format!("bot \"{bot}\" has no generation {number} to publish")));
+            }
+            tx.execute("DELETE FROM artifacts WHERE bot = $1 AND generation = $2", &[&bot, &generation]).map_err(db)?;
+            tx.execute("INSERT INTO artifacts (bot, generation) VALUES ($1, $2)", &[&bot, &generation]).map_err(db)?;
+            let insert_chunk = tx
+                .prepare("INSERT INTO artifact_chunks (bot, generation, path, seq, data) VALUES ($1, $2, $3, $4, $5)")
+                .map_err(db)?;
+            let mut chunk = vec![0u8; ARTIFACT_CHUNK_BYTES];
+            for file in files {
+                tx.execute(
+                    "INSERT INTO artifact_files (bot, generation, path, size, sha256) VALUES ($1, $2, $3, $4, $5)",
+                    &[&bot, &generation, &file.path, &signed(file.size)?, &file.sha256],
+                )
+                .map_err(db)?;
+                let unreadable = |err: std::io::Error| {
+                    Error::Artifact(format!("cannot read {} of generation {number} of \"{bot}\": {err}", file.path))
+                };
+                let mut reader = open(file).map_err(unreadable)?;
+                let (mut seq, mut total) = (0i64, 0u64);
+                loop {
+                    let filled = fill(reader.as_mut(), &mut chunk).map_err(unreadable)?;
+                    if filled == 0 {
+                        break;
+                    }
+                    tx.execute(&insert_chunk, &[&bot, &generation, &file.path, &seq, &&chunk[..filled]]).map_err(db)?;
+                    seq += 1;
+                    total += filled as u64;
+                }
+                if total != file.size {
+                    return Err(Error::Artifact(format!(
+                        "{} of generation {number} of \"{bot}\" holds {total} bytes, its manifest says {}",
+                        file.path, file.size
+                    )));
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn artifact_files(&self, bot: &str, number: u64) -> Result<Option<Vec<ArtifactFile>>> {
+        let Ok(generation) = i64::try_from(number) else { return Ok(None) };
+        if self.query_opt("SELECT 1 FROM artifacts WHERE bot = $1 AND generation = $2", &[&bot, &generation])?.is_none()
+        {
+            return Ok(None);
+        }
+        let files = self.query(
+            "SELECT path, size, sha256 FROM artifact_files WHERE bot = $1 AND generation = $2 ORDER BY path",
+            &[&bot, &generation],
+        )?;
+        rows(files, |row| Ok(ArtifactFile { path: get(row, 0)?, size: unsigned(row, 1)?, sha256: get(row, 2)? }))
+            .map(Some)
+    }
+
+    fn read_artifact_file(&self, bot: &str, number: u64, path: &str, out: &mut dyn std::io::Write) -> Result<u64> {
+        let generation = signed(number)?;
+        let mut connection = self.connection()?;
+        let read_chunk = connection
+            .prepare("SELECT data FROM artifact_chunks WHERE bot = $1 AND generation = $2 AND path = $3 AND seq = $4")
+            .map_err(db)?;
+        // One chunk per query: memory stays at one chunk whatever the file's size.
+        let (mut seq, mut total) = (0i64, 0u64);
+        while let Some(row) = connection.query_opt(&read_chunk, &[&bot, &generation, &path, &seq]).map_err(db)? {
+            let data: &[u8] = get(&row, 0)?;
+            out.write_all(data).map_err(|err| {
+                Error::Artifact(format!("cannot write {path} of generation {number} of \"{bot}\": {err}"))
+            })?;
+            seq += 1;
+            total += data.len() as u64;
+        }
+        Ok(total)
     }
 
     fn begin_deploy(

@@ -16,9 +16,9 @@ mod events;
 
 use crate::names::StoredName;
 use crate::{
-    AccessToken, AdminToken, AuditEntry, BotRow, BotSeed, BotStatus, Deploy, DeployOutcome, DeployStart, Error,
-    Generation, LockHolder, Plan, Quota, Result, Schedule, ScheduleAction, Scope, Session, Store, Timestamp,
-    Visibility,
+    AccessToken, AdminToken, ArtifactFile, ArtifactReader, AuditEntry, BotRow, BotSeed, BotStatus, Deploy,
+    DeployOutcome, DeployStart, Error, Generation, LockHolder, Plan, Quota, Result, Schedule, ScheduleAction, Scope,
+    Session, Store, Timestamp, Visibility,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -671,6 +671,18 @@ impl Store for SqliteStore {
         })
     }
 
+    fn publish_artifact(&self, _: &str, _: u64, _: &[ArtifactFile], _: &mut ArtifactReader<'_>) -> Result<()> {
+        Err(local_artifacts())
+    }
+
+    fn artifact_files(&self, _: &str, _: u64) -> Result<Option<Vec<ArtifactFile>>> {
+        Err(local_artifacts())
+    }
+
+    fn read_artifact_file(&self, _: &str, _: u64, _: &str, _: &mut dyn std::io::Write) -> Result<u64> {
+        Err(local_artifacts())
+    }
+
     fn begin_deploy(
         &self,
         bot: &str,
@@ -1122,6 +1134,14 @@ impl Store for SqliteStore {
             .map_err(|err| backend(format!("backup to {}", dest.display()), err))?;
         Ok(())
     }
+}
+
+/// A single-node store keeps artifacts only in its data directory.
+fn local_artifacts() -> Error {
+    Error::Unsupported(
+        "a SQLite store keeps generations in its data directory only; publishing them needs a PostgreSQL store"
+            .to_owned(),
+    )
 }
 
 fn admin_token_row(row: &Row<'_>) -> rusqlite::Result<AdminToken> {

@@ -6,9 +6,9 @@
 use std::collections::BTreeSet;
 
 use crate::{
-    AccessToken, AdminToken, AlertKind, AuditEntry, BotSeed, BotStatus, DeployOutcome, DeployStart, Event, EventKind,
-    Generation, GenerationKind, LogLevel, LogQuery, LogRecord, Plan, Quota, ReportSchedule, ScheduleAction,
-    ScheduleState, Scope, Store, Tier, Visibility,
+    ARTIFACT_CHUNK_BYTES, AccessToken, AdminToken, AlertKind, ArtifactFile, AuditEntry, BotSeed, BotStatus,
+    DeployOutcome, DeployStart, Event, EventKind, Generation, GenerationKind, LogLevel, LogQuery, LogRecord, Plan,
+    Quota, ReportSchedule, ScheduleAction, ScheduleState, Scope, Store, Tier, Visibility,
 };
 
 /// One case: a name and a function run on a fresh store.
@@ -63,6 +63,75 @@ pub fn two_handles_count_messages_exactly(first: &dyn Store, second: &dyn Store)
     assert_eq!(allowed.into_inner(), 50);
     assert_eq!(second.usage("acme", "2026-11").unwrap(), 50);
     assert_eq!(second.revision().unwrap(), first.revision().unwrap());
+}
+
+/// For a store that publishes artifacts (PostgreSQL; SQLite refuses, see `store/tests/sqlite.rs`):
+/// a publication is read back byte for byte (an empty file, one of several chunks), a
+/// republication replaces it, a file shorter than its manifest entry is refused and leaves the
+/// earlier publication whole, an unknown generation is refused, and deleting the generation
+/// deletes its publication.
+pub fn artifacts_are_published_fetched_and_collected(store: &dyn Store) {
+    add_bot(store, "acme");
+    let first = add_generation(store, "acme");
+    let second = add_generation(store, "acme");
+    let third = add_generation(store, "acme");
+    store.activate_generation("acme", third, None, &audit("activate", Some("acme"))).unwrap();
+    store.activate_generation("acme", second, None, &audit("activate", Some("acme"))).unwrap();
+    let large: Vec<u8> = (0..ARTIFACT_CHUNK_BYTES * 2 + 17).map(|i| (i % 251) as u8).collect();
+    let contents: Vec<(&str, Vec<u8>)> =
+        vec![("config.toml", b"name = \"x\"".to_vec()), ("index/empty", Vec::new()), ("index/large.bin", large)];
+    let manifest = |contents: &[(&str, Vec<u8>)]| -> Vec<ArtifactFile> {
+        contents
+            .iter()
+            .map(|(path, bytes)| ArtifactFile {
+                path: (*path).to_owned(),
+                size: bytes.len() as u64,
+                sha256: format!("digest of {} bytes", bytes.len()),
+            })
+            .collect()
+    };
+    let publish = |number: u64, files: &[ArtifactFile], contents: &[(&str, Vec<u8>)]| {
+        store.publish_artifact("acme", number, files, &mut |file: &ArtifactFile| {
+            let bytes = contents.iter().find(|(path, _)| *path == file.path).map(|(_, bytes)| bytes.clone());
+            Ok(Box::new(std::io::Cursor::new(bytes.unwrap_or_default())) as Box<dyn std::io::Read>)
+        })
+    };
+    let read_back = |number: u64, path: &str| {
+        let mut bytes = Vec::new();
+        let count = store.read_artifact_file("acme", number, path, &mut bytes).unwrap();
+        assert_eq!(count, bytes.len() as u64);
+        bytes
+    };
+
+    assert_eq!(store.artifact_files("acme", first).unwrap(), None, "nothing is published by itself");
+    publish(first, &manifest(&contents), &contents).unwrap();
+    assert_eq!(store.artifact_files("acme", first).unwrap(), Some(manifest(&contents)));
+    for (path, bytes) in &contents {
+        assert!(read_back(first, path) == *bytes, "{path} reads back as published");
+    }
+    assert_eq!(store.artifact_files("acme", second).unwrap(), None, "publications are per generation");
+
+    let replaced = vec![("config.toml", b"name = \"y\"".to_vec())];
+    publish(first, &manifest(&replaced), &replaced).unwrap();
+    assert_eq!(store.artifact_files("acme", first).unwrap(), Some(manifest(&replaced)), "republished");
+    assert!(read_back(first, "index/large.bin").is_empty(), "files of the replaced publication are gone");
+
+    let mut short = manifest(&contents);
+    short[2].size += 1;
+    let err = publish(first, &short, &contents).unwrap_err().to_string();
+    assert!(err.contains("index/large.bin") && err.contains("manifest"), "{err}");
+    assert_eq!(
+        store.artifact_files("acme", first).unwrap(),
+        Some(manifest(&replaced)),
+        "a refused one changes nothing"
+    );
+    assert!(publish(99, &manifest(&replaced), &replaced).is_err(), "an unknown generation cannot be published");
+
+    publish(second, &manifest(&contents), &contents).unwrap();
+    store.delete_generation("acme", first).unwrap();
+    assert_eq!(store.artifact_files("acme", first).unwrap(), None, "collected with its generation");
+    assert!(read_back(first, "config.toml").is_empty());
+    assert!(read_back(second, "index/large.bin") == contents[2].1, "the others stay");
 }
 
 fn audit(action: &str, bot: Option<&str>) -> AuditEntry {

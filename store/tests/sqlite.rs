@@ -1,7 +1,7 @@
 //! Runs the shared store suite on SQLite files, plus what only SQLite has: migrations and backups.
 
 use docent_store::suite::CASES;
-use docent_store::{AuditEntry, BotSeed, SqliteStore, Store, Visibility};
+use docent_store::{ArtifactFile, AuditEntry, BotSeed, SqliteStore, Store, Visibility};
 
 /// The number of migrations.
 const LATEST_SCHEMA: i64 = 8;
@@ -13,6 +13,22 @@ fn the_store_suite_passes_on_sqlite() {
         let store = SqliteStore::open(&dir.path().join("docent.sqlite")).unwrap();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case(&store)));
         assert!(outcome.is_ok(), "store case failed: {name}");
+    }
+}
+
+#[test]
+fn publishing_artifacts_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("docent.sqlite")).unwrap();
+    let file = ArtifactFile { path: "config.toml".into(), size: 0, sha256: String::new() };
+    let errors = [
+        store.publish_artifact("acme", 1, &[file], &mut |_: &ArtifactFile| Ok(Box::new(std::io::empty()) as _)).err(),
+        store.artifact_files("acme", 1).err(),
+        store.read_artifact_file("acme", 1, "config.toml", &mut Vec::new()).err(),
+    ];
+    for err in errors {
+        let text = err.expect("refused").to_string();
+        assert!(text.contains("data directory only") && text.contains("PostgreSQL"), "{text}");
     }
 }
 

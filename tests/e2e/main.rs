@@ -15,6 +15,7 @@ mod http_api;
 mod kb_import;
 mod limits;
 mod monitoring;
+mod replica_artifacts;
 mod replicas;
 mod reports;
 mod restart;

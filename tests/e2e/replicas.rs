@@ -16,13 +16,13 @@ use hyper::Method;
 use crate::restart::{Gateway, docent_binary};
 
 /// The origin `demo/bots/brightwater/bot.toml` allows.
-const ORIGIN: &str = "http://localhost:8081";
+pub(crate) const ORIGIN: &str = "http://localhost:8081";
 /// How soon every replica must serve what the store made live.
-const PROPAGATION: Duration = Duration::from_secs(2);
+pub(crate) const PROPAGATION: Duration = Duration::from_secs(2);
 const RACERS: usize = 50;
 
 /// Runs a lifecycle command of the CLI on the shared store and data directory, named by environment.
-fn cli(docent: &Path, arguments: &[&str], bots: &Path, data: &Path, store: &str) {
+pub(crate) fn cli(docent: &Path, arguments: &[&str], bots: &Path, data: &Path, store: &str) {
     let status = Command::new(docent)
         .args(arguments)
         .env("DOCENT_BOTS", bots)
@@ -35,14 +35,14 @@ fn cli(docent: &Path, arguments: &[&str], bots: &Path, data: &Path, store: &str)
     assert!(status.success(), "docent {arguments:?} failed with {status}");
 }
 
-async fn greeting(replica: SocketAddr) -> String {
+pub(crate) async fn greeting(replica: SocketAddr) -> String {
     let reply = send(replica, Method::GET, "/v1/bots/brightwater/config", &[("origin", ORIGIN)], "").await.unwrap();
     assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
     reply.json()["greeting"].as_str().unwrap().to_owned()
 }
 
 /// Waits until every replica shows a greeting containing `expected`; fails after [`PROPAGATION`].
-async fn seen_everywhere(replicas: &[SocketAddr], expected: &str, what: &str) -> Duration {
+pub(crate) async fn seen_everywhere(replicas: &[SocketAddr], expected: &str, what: &str) -> Duration {
     let started = Instant::now();
     for replica in replicas {
         while !greeting(*replica).await.contains(expected) {

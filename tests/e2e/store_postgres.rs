@@ -4,7 +4,9 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use docent_lifecycle::store::suite::{CASES, two_handles_count_messages_exactly};
+use docent_lifecycle::store::suite::{
+    CASES, artifacts_are_published_fetched_and_collected, two_handles_count_messages_exactly,
+};
 use docent_lifecycle::store::{AuditEntry, BotSeed, PgStore, PgUrl, Store, Visibility};
 use docent_tests::postgres::Postgres;
 
@@ -23,6 +25,12 @@ fn the_store_suite_passes_on_postgresql() {
         }
     }
     assert!(failed.is_empty(), "store cases failed on PostgreSQL: {failed:?}");
+}
+
+#[test]
+fn generation_artifacts_are_published_fetched_and_collected() {
+    let server = Postgres::start().unwrap();
+    artifacts_are_published_fetched_and_collected(&open(&server.create_database("artifacts").unwrap()));
 }
 
 #[test]

@@ -168,7 +168,8 @@ where
 }
 
 /// 200 when this gateway can serve everything live: the store answers and every live
-/// generation is open. Else 503 `not_ready`, saying what is missing, so a balancer sends
+/// generation is open. Else 503 `not_ready`, saying what is missing (each bot with why its
+/// generation could not be fetched or opened), so a balancer sends
 /// traffic to another replica; `/healthz` stays 200 meanwhile (the process is alive).
 async fn readiness(state: &AppState) -> HttpResponse {
     let lifecycle = Arc::clone(&state.lifecycle);
@@ -177,7 +178,8 @@ async fn readiness(state: &AppState) -> HttpResponse {
     if !matches!(store, Ok(Ok(_))) {
         missing.push("the store cannot be reached".to_owned());
     }
-    let not_open: Vec<String> = state.live.problems().into_keys().collect();
+    let not_open: Vec<String> =
+        state.live.problems().into_iter().map(|(bot, problem)| format!("{bot} ({problem})")).collect();
     if !not_open.is_empty() {
         missing.push(format!("live generations not open: {}", not_open.join(", ")));
     }

@@ -135,7 +135,7 @@ async fn bot_page(
     }
     let id = bot.to_owned();
     let view = blocking(&state.lifecycle, move |lifecycle| pages::BotView::load(lifecycle, &id)).await?;
-    Ok(html(StatusCode::OK, pages::bot(me, &view, notice.as_ref())))
+    Ok(html(StatusCode::OK, pages::bot(me, &view, state.live.problems().get(bot).map(String::as_str), notice.as_ref())))
 }
 
 /// One form of the bot page. Success redirects back to the page with a fixed notice (no
@@ -309,7 +309,7 @@ async fn page_with(
 ) -> Result<HttpResponse, ApiError> {
     let id = bot.to_owned();
     let view = blocking(&state.lifecycle, move |lifecycle| pages::BotView::load(lifecycle, &id)).await?;
-    Ok(html(StatusCode::OK, pages::bot(me, &view, Some(&notice))))
+    Ok(html(StatusCode::OK, pages::bot(me, &view, state.live.problems().get(bot).map(String::as_str), Some(&notice))))
 }
 
 async fn sign_in<B>(state: &AppState, request: Request<B>, client: IpAddr) -> Result<HttpResponse, ApiError>

@@ -137,7 +137,8 @@ pub(crate) fn bots(me: &Operator<'_>, reports: &[StatusReport]) -> String {
     page("Bots", Some((me.name, me.csrf)), &body)
 }
 
-pub(crate) fn bot(me: &Operator<'_>, view: &BotView, notice: Option<&Notice>) -> String {
+/// The bot's page; `problem` is why this gateway cannot serve the live generation, if it cannot.
+pub(crate) fn bot(me: &Operator<'_>, view: &BotView, problem: Option<&str>, notice: Option<&Notice>) -> String {
     let id = escape(&view.status.bot);
     let mut body = format!(
         "<h1>{id} {}</h1><p><a href=\"/admin/bots/{id}/analytics\">Analytics</a> · \
@@ -146,6 +147,14 @@ pub(crate) fn bot(me: &Operator<'_>, view: &BotView, notice: Option<&Notice>) ->
     );
     if let Some(notice) = notice {
         body.push_str(&notice_html(notice));
+    }
+    if let Some(problem) = problem {
+        let _ = write!(
+            body,
+            "<p class=\"notice bad\" role=\"alert\">This gateway cannot serve the live generation and keeps \
+             serving the one before: {}</p>",
+            escape(problem)
+        );
     }
     body.push_str(&status_section(me, view));
     body.push_str(&check_section(me, view));
