@@ -16,6 +16,7 @@ mod kb_import;
 mod limits;
 mod monitoring;
 mod replicas;
+mod replicas_proxy;
 mod reports;
 mod restart;
 mod store_postgres;
