@@ -86,7 +86,7 @@ pub struct Recorder {
     writer: Mutex<Option<JoinHandle<()>>>,
     /// Records dropped: the queue was full, or the outage backlog was.
     dropped: Arc<AtomicU64>,
-    /// Records sent and not yet taken by the writer.
+    /// Records sent and not yet written (nor dropped).
     queued: Arc<AtomicU64>,
     visitors: VisitorHasher,
     retention_seconds: Arc<AtomicI64>,
