@@ -6,12 +6,16 @@ use docent_protocol::{ErrorBody, ErrorCode, ErrorDetail};
 use hyper::StatusCode;
 use hyper::header::HeaderValue;
 
+/// What a 503 `store_unavailable` asks a client to wait before trying again: about how long
+/// a restarting PostgreSQL takes to accept connections again.
+pub const STORE_RETRY_AFTER: Duration = Duration::from_secs(2);
+
 /// An error a client sees: a stable code and a message safe to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
-    /// For a 429: when the client may try again (sent as `Retry-After`).
+    /// For a 429 or 503: when the client may try again (sent as `Retry-After`).
     pub retry_after: Option<Duration>,
 }
 
@@ -50,6 +54,27 @@ impl ApiError {
         ApiError::new(ErrorCode::Internal, "the gateway failed to handle this request")
     }
 
+    /// The store cannot be reached: 503 with `Retry-After`. The cause is logged (at debug level,
+    /// since every request during an outage has one) and never sent.
+    pub fn store_unavailable(cause: &dyn std::fmt::Display) -> ApiError {
+        tracing::debug!(%cause, "store unavailable");
+        ApiError {
+            retry_after: Some(STORE_RETRY_AFTER),
+            ..ApiError::new(ErrorCode::StoreUnavailable, "the gateway cannot reach its store; try again shortly")
+        }
+    }
+
+    /// A lifecycle failure while serving a visitor, whose messages are for operators: the store
+    /// being unreachable is said so (503), anything else is internal.
+    pub fn serving(err: impl Into<docent_lifecycle::Error>) -> ApiError {
+        match err.into() {
+            docent_lifecycle::Error::Store(docent_store::Error::Unavailable(cause)) => {
+                ApiError::store_unavailable(&cause)
+            }
+            other => ApiError::internal(&other),
+        }
+    }
+
     /// The HTTP status of each code: the only mapping there is.
     pub fn status(&self) -> StatusCode {
         match self.code {
@@ -61,7 +86,9 @@ impl ApiError {
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ErrorCode::TooManyAttempts | ErrorCode::MessageLimitReached => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::BotOffline | ErrorCode::PlanExpired | ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::BotOffline | ErrorCode::PlanExpired | ErrorCode::NotReady | ErrorCode::StoreUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::DeployInProgress | ErrorCode::CannotDeploy | ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -98,6 +125,7 @@ impl From<docent_lifecycle::Error> for ApiError {
             Error::NotFound(_) => ApiError::new(ErrorCode::NotFound, err.to_string()),
             Error::Conflict(_) => ApiError::new(ErrorCode::Conflict, err.to_string()),
             Error::Store(docent_store::Error::Conflict(_)) => ApiError::new(ErrorCode::Conflict, err.to_string()),
+            Error::Store(docent_store::Error::Unavailable(cause)) => ApiError::store_unavailable(&cause),
             Error::Store(_) | Error::Io { .. } | Error::Artifact(_) => ApiError::internal(&err),
         }
     }
@@ -115,5 +143,17 @@ mod tests {
         assert_eq!(header(Duration::from_secs(60)), Some(HeaderValue::from(60)));
         assert_eq!(header(Duration::ZERO), Some(HeaderValue::from(1)), "never 0, which means now");
         assert_eq!(ApiError::invalid_request("x").retry_after_header(), None);
+    }
+
+    #[test]
+    fn an_unreachable_store_is_a_503_with_retry_after_and_other_failures_are_internal() {
+        let unavailable = docent_lifecycle::Error::Store(docent_store::Error::Unavailable("connection refused".into()));
+        let refused = ApiError::serving(unavailable);
+        assert_eq!((refused.code, refused.status()), (ErrorCode::StoreUnavailable, StatusCode::SERVICE_UNAVAILABLE));
+        assert_eq!(refused.retry_after_header(), Some(HeaderValue::from(STORE_RETRY_AFTER.as_secs())));
+        assert!(!refused.message.contains("refused"), "the cause stays in the log: {}", refused.message);
+        let broken =
+            ApiError::serving(docent_lifecycle::Error::Store(docent_store::Error::Backend("disk full".into())));
+        assert_eq!((broken.code, broken.retry_after), (ErrorCode::Internal, None));
     }
 }

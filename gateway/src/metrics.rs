@@ -97,7 +97,11 @@ impl Metrics {
         scraped.register("events_queue_depth", "Events and log records waiting to be written to the store", depth);
         let dropped = Counter::<u64>::default();
         dropped.inc_by(snapshot.queue_dropped);
-        scraped.register("events_dropped", "Events and log records dropped because the queue was full", dropped);
+        scraped.register(
+            "events_dropped",
+            "Events and log records dropped because the queue, or the backlog kept through a store outage, was full",
+            dropped,
+        );
 
         let mut text = String::new();
         encode_registry(&mut text, &self.registry)?;

@@ -8,12 +8,20 @@
 //! When the queue ([`QUEUE_CAPACITY`]) is full, a record is dropped and counted
 //! ([`Recorder::dropped`]): recording never slows or blocks a request.
 //!
+//! Outages: when the store cannot be reached ([`docent_store::Error::Unavailable`], e.g.
+//! PostgreSQL restarting), the writer keeps what it took in a backlog of at most
+//! [`BACKLOG_CAPACITY`] records and tries again after [`FIRST_RETRY_WAIT`], doubling up to
+//! [`MAX_RETRY_WAIT`], until the store answers; then the backlog is written, oldest first.
+//! Beyond the capacity the oldest records are dropped, counted in [`Recorder::dropped`] and
+//! logged when the store is back. Any other write failure (a corrupt file, a full disk)
+//! loses its batch and is logged, as without an outage.
+//!
 //! Privacy: question texts are redacted ([`docent_analytics::privacy::redact`]) before they
 //! are queued, and forgotten after the retention ([`DEFAULT_TEXT_RETENTION_DAYS`] days
 //! unless set) by a purge the writer runs every [`PURGE_INTERVAL`]. Client addresses are
 //! never queued: only a visitor id salted with a secret drawn anew each UTC day.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -35,6 +43,12 @@ pub const QUEUE_CAPACITY: usize = 65_536;
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 /// The most records written in one transaction.
 pub const MAX_BATCH: usize = 4_096;
+/// Records kept while the store cannot be reached; beyond this the oldest are dropped.
+pub const BACKLOG_CAPACITY: usize = 65_536;
+/// The first wait before writing again to a store that could not be reached.
+pub const FIRST_RETRY_WAIT: Duration = Duration::from_millis(250);
+/// The longest wait between two attempts to reach the store.
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(4);
 /// When the first purge runs after the start.
 pub const FIRST_PURGE_DELAY: Duration = Duration::from_secs(10);
 /// How often texts past their retention are forgotten.
@@ -70,8 +84,9 @@ impl Question {
 pub struct Recorder {
     queue: Option<SyncSender<Record>>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    dropped: AtomicU64,
-    /// Records sent and not yet taken by the writer.
+    /// Records dropped: the queue was full, or the outage backlog was.
+    dropped: Arc<AtomicU64>,
+    /// Records sent and not yet written (nor dropped).
     queued: Arc<AtomicU64>,
     visitors: VisitorHasher,
     retention_seconds: Arc<AtomicI64>,
@@ -86,10 +101,11 @@ impl Recorder {
         let retention_seconds = Arc::new(AtomicI64::new(i64::from(DEFAULT_TEXT_RETENTION_DAYS) * 86_400));
         let retention = Arc::clone(&retention_seconds);
         let queued = Arc::new(AtomicU64::new(0));
-        let taken = Arc::clone(&queued);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let counts = Counts { queued: Arc::clone(&queued), dropped: Arc::clone(&dropped) };
         let writer = std::thread::Builder::new()
             .name("docent-recorder".into())
-            .spawn(move || write_batches(&lifecycle, &records, &retention, &taken));
+            .spawn(move || write_batches(&lifecycle, &records, &retention, &counts));
         let writer = match writer {
             Ok(writer) => Some(writer),
             Err(err) => {
@@ -100,7 +116,7 @@ impl Recorder {
         Recorder {
             queue: writer.is_some().then_some(queue),
             writer: Mutex::new(writer),
-            dropped: AtomicU64::new(0),
+            dropped,
             queued,
             visitors: VisitorHasher::default(),
             retention_seconds,
@@ -113,7 +129,7 @@ impl Recorder {
         Recorder {
             queue: None,
             writer: Mutex::new(None),
-            dropped: AtomicU64::new(0),
+            dropped: Arc::new(AtomicU64::new(0)),
             queued: Arc::new(AtomicU64::new(0)),
             visitors: VisitorHasher::default(),
             retention_seconds: Arc::new(AtomicI64::new(0)),
@@ -221,17 +237,18 @@ impl Recorder {
         self.log(level, Some(bot.id()), message);
     }
 
-    /// Records dropped because the queue was full, since the start.
+    /// Records dropped because the queue or the outage backlog was full, since the start.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Records waiting in the queue now.
+    /// Records waiting to be written now: in the queue, or kept through an outage.
     pub fn queue_depth(&self) -> u64 {
         self.queued.load(Ordering::Relaxed)
     }
 
-    /// Writes what is queued and stops the writer; later records are dropped.
+    /// Writes what is queued and stops the writer (after one attempt if the store cannot be
+    /// reached); later records are dropped.
     pub fn shutdown(&self) {
         if let Some(queue) = &self.queue {
             // Waits for room: at shutdown, losing nothing matters more than speed.
@@ -296,43 +313,159 @@ pub fn tier_of(kind: ReplyKind) -> Tier {
     }
 }
 
+/// The writer's counters, shared with the [`Recorder`].
+struct Counts {
+    /// Records sent and not yet written, lost or dropped.
+    queued: Arc<AtomicU64>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl Counts {
+    fn done(&self, records: usize) {
+        self.queued.fetch_sub(records as u64, Ordering::Relaxed);
+    }
+}
+
+/// Records taken from the queue and not yet written, oldest first.
+#[derive(Default)]
+struct Backlog {
+    events: VecDeque<Event>,
+    logs: VecDeque<LogRecord>,
+}
+
+impl Backlog {
+    fn len(&self) -> usize {
+        self.events.len() + self.logs.len()
+    }
+
+    /// Drops the oldest records beyond `capacity` (events first: they are the many) and
+    /// returns how many went.
+    fn trim(&mut self, capacity: usize) -> usize {
+        let over = self.len().saturating_sub(capacity);
+        let events = over.min(self.events.len());
+        self.events.drain(..events);
+        self.logs.drain(..over - events);
+        over
+    }
+
+    /// Writes the backlog, oldest first, in transactions of at most [`MAX_BATCH`] events.
+    /// Stops at the first failure to reach the store, keeping what is not written; a batch
+    /// refused for another reason is logged and lost, as retrying would not help it.
+    fn write(&mut self, store: &dyn Store, counts: &Counts) -> docent_store::Result<()> {
+        while !self.events.is_empty() {
+            let size = self.events.len().min(MAX_BATCH);
+            match store.record_events(&self.events.make_contiguous()[..size]) {
+                Ok(()) => {}
+                Err(err @ docent_store::Error::Unavailable(_)) => return Err(err),
+                Err(err) => tracing::error!(%err, events = size, "cannot write events; they are lost"),
+            }
+            self.events.drain(..size);
+            counts.done(size);
+        }
+        while let Some(record) = self.logs.front() {
+            match store.add_log(record) {
+                Ok(()) => {}
+                Err(err @ docent_store::Error::Unavailable(_)) => return Err(err),
+                Err(err) => tracing::error!(%err, "cannot write a log record"),
+            }
+            self.logs.pop_front();
+            counts.done(1);
+        }
+        Ok(())
+    }
+}
+
+/// An outage as the writer sees it: since when, the next attempt, and what it cost.
+struct Outage {
+    since: Instant,
+    wait: Duration,
+    next_attempt: Instant,
+    dropped: usize,
+}
+
+impl Outage {
+    fn began() -> Outage {
+        Outage {
+            since: Instant::now(),
+            wait: FIRST_RETRY_WAIT,
+            next_attempt: Instant::now() + FIRST_RETRY_WAIT,
+            dropped: 0,
+        }
+    }
+
+    fn failed_again(&mut self) {
+        self.wait = (self.wait * 2).min(MAX_RETRY_WAIT);
+        self.next_attempt = Instant::now() + self.wait;
+    }
+}
+
 /// The writer thread: gathers records for up to [`FLUSH_INTERVAL`] and writes them in one
-/// transaction; purges old texts every [`PURGE_INTERVAL`]. Ends on [`Record::Stop`] or when
-/// every sender is gone.
-fn write_batches(lifecycle: &Lifecycle, records: &Receiver<Record>, retention_seconds: &AtomicI64, queued: &AtomicU64) {
+/// transaction; keeps them through an outage of the store and retries with a growing wait;
+/// purges old texts every [`PURGE_INTERVAL`]. Ends on [`Record::Stop`] or when every sender
+/// is gone.
+fn write_batches(lifecycle: &Lifecycle, records: &Receiver<Record>, retention_seconds: &AtomicI64, counts: &Counts) {
     let store = lifecycle.store();
-    let (mut events, mut logs) = (Vec::new(), Vec::new());
+    let mut backlog = Backlog::default();
+    let mut outage: Option<Outage> = None;
     let mut last_flush = Instant::now();
     // The first purge waits a little, so a configured retention is in place before it runs.
     let mut next_purge = Instant::now() + FIRST_PURGE_DELAY;
     loop {
-        let wait = FLUSH_INTERVAL.saturating_sub(last_flush.elapsed());
-        let stop = match records.recv_timeout(wait) {
+        let next_write = outage.as_ref().map_or(last_flush + FLUSH_INTERVAL, |outage| outage.next_attempt);
+        let stop = match records.recv_timeout(next_write.saturating_duration_since(Instant::now())) {
             Ok(Record::Event(event)) => {
-                events.push(event);
+                backlog.events.push_back(event);
                 false
             }
             Ok(Record::Log(record)) => {
-                logs.push(record);
+                backlog.logs.push_back(record);
                 false
             }
             Ok(Record::Stop) | Err(RecvTimeoutError::Disconnected) => true,
             Err(RecvTimeoutError::Timeout) => false,
         };
-        if stop || last_flush.elapsed() >= FLUSH_INTERVAL || events.len() + logs.len() >= MAX_BATCH {
-            let written = (events.len() + logs.len()) as u64;
-            if let Err(err) = store.record_events(&events) {
-                tracing::error!(%err, events = events.len(), "cannot write events; they are lost");
+        let over = backlog.trim(BACKLOG_CAPACITY);
+        if over > 0 {
+            counts.dropped.fetch_add(over as u64, Ordering::Relaxed);
+            counts.done(over);
+            if let Some(outage) = &mut outage {
+                outage.dropped += over;
             }
-            for record in logs.drain(..) {
-                if let Err(err) = store.add_log(&record) {
-                    tracing::error!(%err, "cannot write a log record");
+        }
+        let moment = Instant::now();
+        let due = match &outage {
+            Some(outage) => moment >= outage.next_attempt,
+            None => moment >= last_flush + FLUSH_INTERVAL || backlog.len() >= MAX_BATCH,
+        };
+        if stop || due {
+            match backlog.write(store, counts) {
+                Ok(()) => {
+                    if let Some(outage) = outage.take() {
+                        tracing::warn!(
+                            after = ?outage.since.elapsed(),
+                            dropped = outage.dropped,
+                            "the store is reachable again; the events kept meanwhile are written"
+                        );
+                    }
+                    if let Err(err) = lifecycle.flush_usage() {
+                        tracing::error!(%err, "cannot write message usage; it is kept for the next flush");
+                    }
                 }
-            }
-            events.clear();
-            queued.fetch_sub(written, Ordering::Relaxed);
-            if let Err(err) = lifecycle.flush_usage() {
-                tracing::error!(%err, "cannot write message usage; it is kept for the next flush");
+                Err(err) => match &mut outage {
+                    Some(outage) => {
+                        tracing::debug!(%err, kept = backlog.len(), "the store is still unreachable");
+                        outage.failed_again();
+                    }
+                    None => {
+                        tracing::warn!(
+                            %err,
+                            kept = backlog.len(),
+                            capacity = BACKLOG_CAPACITY,
+                            "the store cannot be reached; events are kept and written when it is back"
+                        );
+                        outage = Some(Outage::began());
+                    }
+                },
             }
             last_flush = Instant::now();
         }
@@ -346,6 +479,13 @@ fn write_batches(lifecycle: &Lifecycle, records: &Receiver<Record>, retention_se
             next_purge = Instant::now() + PURGE_INTERVAL;
         }
         if stop {
+            if !backlog.events.is_empty() || !backlog.logs.is_empty() {
+                tracing::error!(
+                    lost = backlog.len(),
+                    "stopping while the store cannot be reached; unwritten events are lost"
+                );
+                counts.done(backlog.len());
+            }
             return;
         }
     }
@@ -454,6 +594,39 @@ mod tests {
             assert_eq!(stored.conversation, if in_conversation { conversation.clone() } else { None }, "{event:?}");
             assert_eq!((stored.bot.as_str(), stored.generation, stored.at), ("acme", Some(3), 42));
         }
+    }
+
+    #[test]
+    fn a_full_backlog_drops_its_oldest_events_first() {
+        let log = |message: &str| LogRecord { at: 0, level: LogLevel::Error, bot: None, message: message.to_owned() };
+        for (events, logs, capacity, dropped, first_event_kept, logs_kept) in [
+            (3, 1, 10, 0, Some(0), 1),
+            (3, 1, 4, 0, Some(0), 1),
+            (3, 1, 2, 2, Some(2), 1),
+            (3, 2, 1, 4, None, 1),
+            (0, 3, 1, 2, None, 1),
+        ] {
+            let mut backlog = Backlog::default();
+            backlog.events.extend((0..events).map(|at| Event::new("acme", at, EventKind::Message)));
+            backlog.logs.extend((0..logs).map(|index| log(&index.to_string())));
+            assert_eq!(backlog.trim(capacity), dropped, "{events} events, {logs} logs, capacity {capacity}");
+            assert_eq!(backlog.events.front().map(|event| event.at), first_event_kept);
+            assert_eq!(backlog.logs.len(), logs_kept);
+            assert!(backlog.len() <= capacity);
+        }
+    }
+
+    #[test]
+    fn retries_wait_longer_each_time_up_to_the_ceiling() {
+        let mut outage = Outage::began();
+        let mut waits = vec![outage.wait];
+        for _ in 0..6 {
+            outage.failed_again();
+            waits.push(outage.wait);
+        }
+        let millis: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
+        assert_eq!(millis, [250, 500, 1000, 2000, 4000, 4000, 4000]);
+        assert!(outage.next_attempt > outage.since);
     }
 
     #[test]

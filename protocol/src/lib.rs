@@ -350,6 +350,8 @@ pub enum ErrorCode {
     RequestTimeout,
     /// This gateway cannot serve yet: its store is unreachable or a live generation is not open.
     NotReady,
+    /// The store (PostgreSQL) cannot be reached now; retry after `Retry-After` seconds.
+    StoreUnavailable,
     /// Something failed inside the gateway; the logs say what.
     Internal,
 }
@@ -378,6 +380,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::NotReady => "not_ready",
+            ErrorCode::StoreUnavailable => "store_unavailable",
             ErrorCode::Internal => "internal",
         }
     }
@@ -410,6 +413,7 @@ mod tests {
             ErrorCode::Conflict,
             ErrorCode::RequestTimeout,
             ErrorCode::NotReady,
+            ErrorCode::StoreUnavailable,
             ErrorCode::Internal,
         ];
         for code in all {

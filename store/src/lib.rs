@@ -39,6 +39,10 @@ pub enum Error {
     /// The database itself failed (I/O, locking, corruption).
     #[error("store: {0}")]
     Backend(String),
+    /// The database cannot be reached now (connection refused or cut, no pooled connection
+    /// within the wait): the same call may succeed once it is back.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
     /// The change contradicts what is stored (a name already taken, a generation missing).
     #[error("{0}")]
     Conflict(String),

@@ -35,8 +35,11 @@ pub const REVISION_CHANNEL: &str = "docent_revision";
 
 /// Connections per process: the gateway's blocking threads share them.
 const POOL_SIZE: u32 = 16;
-/// How long a caller waits for a connection (and a new connection for its server) before failing.
+/// How long a new connection may take to open, and how long migrating at the start waits for one.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a call waits for a pooled connection before it reports the store unavailable:
+/// requests answer 503 within about this long while the database is down, never hang.
+const POOL_WAIT: Duration = Duration::from_secs(1);
 /// The key of the advisory lock held while migrating.
 const MIGRATION_LOCK: i64 = 0x646f_6365_6e74;
 
@@ -465,7 +468,7 @@ impl PgStore {
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
-            .connection_timeout(CONNECT_TIMEOUT)
+            .connection_timeout(POOL_WAIT)
             // One empty query per checkout: after a database restart the dead connections are
             // replaced here, instead of failing one request each.
             .test_on_check_out(true)
@@ -488,8 +491,10 @@ impl PgStore {
         &self.url
     }
 
+    /// Migrates on a connection waited for as long as a connection may take to open, since a
+    /// gateway starting beside its database may come first.
     fn migrate(&self) -> Result<()> {
-        self.write(|tx| {
+        self.write_within(CONNECT_TIMEOUT, |tx| {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).map_err(db)?;
             tx.batch_execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -514,13 +519,23 @@ impl PgStore {
     }
 
     fn connection(&self) -> Result<r2d2::PooledConnection<Manager>> {
+        self.connection_within(POOL_WAIT)
+    }
+
+    /// A pooled connection, waited for at most `wait`; none by then means the store is unavailable.
+    fn connection_within(&self, wait: Duration) -> Result<r2d2::PooledConnection<Manager>> {
         let pool = self.pool.as_ref().ok_or_else(|| Error::Backend("the store is closed".to_owned()))?;
-        pool.get().map_err(|err| Error::Backend(format!("cannot connect to {}: {err}", self.url)))
+        pool.get_timeout(wait).map_err(|err| Error::Unavailable(format!("cannot connect to {}: {err}", self.url)))
     }
 
     /// Runs `change` in a transaction, committed when it returns `Ok`.
     fn write<T>(&self, change: impl FnOnce(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut connection = self.connection()?;
+        self.write_within(POOL_WAIT, change)
+    }
+
+    /// [`PgStore::write`] on a connection waited for at most `wait`.
+    fn write_within<T>(&self, wait: Duration, change: impl FnOnce(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut connection = self.connection_within(wait)?;
         let mut tx = connection.transaction().map_err(db)?;
         let value = change(&mut tx)?;
         tx.commit().map_err(db)?;
@@ -580,8 +595,29 @@ fn write_audit(tx: &mut Transaction<'_>, audit: &AuditEntry) -> Result<()> {
     Ok(())
 }
 
+/// A client error as a store error: a lost or refused connection, or a server shutting down,
+/// is [`Error::Unavailable`] (worth a retry), anything else [`Error::Backend`].
 fn db(err: ::postgres::Error) -> Error {
-    Error::Backend(describe(&err))
+    if is_connection_failure(&err) { Error::Unavailable(describe(&err)) } else { Error::Backend(describe(&err)) }
+}
+
+fn is_connection_failure(err: &::postgres::Error) -> bool {
+    if err.is_closed() {
+        return true;
+    }
+    if let Some(code) = err.code() {
+        // Class 08 is "connection exception"; 57P01–57P03 a server shutting down or starting.
+        let code = code.code();
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03");
+    }
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if cause.is::<std::io::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 fn is_unique_violation(err: &::postgres::Error) -> bool {
@@ -764,11 +800,10 @@ impl Store for PgStore {
         let client = match listener.as_mut() {
             Some(client) => client,
             None => {
-                let mut client = self
-                    .url
-                    .config
-                    .connect(NoTls)
-                    .map_err(|err| Error::Backend(format!("cannot connect to {}: {}", self.url, describe(&err))))?;
+                let mut client =
+                    self.url.config.connect(NoTls).map_err(|err| {
+                        Error::Unavailable(format!("cannot connect to {}: {}", self.url, describe(&err)))
+                    })?;
                 client.batch_execute(&format!("LISTEN {REVISION_CHANNEL}")).map_err(db)?;
                 listener.insert(client)
             }
@@ -781,7 +816,7 @@ impl Store for PgStore {
         };
         heard.map_err(|err| {
             *listener = None;
-            Error::Backend(format!("listening for changes on {}: {}", self.url, describe(&err)))
+            Error::Unavailable(format!("listening for changes on {}: {}", self.url, describe(&err)))
         })
     }
 

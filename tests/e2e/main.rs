@@ -17,6 +17,7 @@ mod limits;
 mod monitoring;
 mod replica_artifacts;
 mod replicas;
+mod replicas_proxy;
 mod reports;
 mod restart;
 mod store_postgres;

@@ -52,6 +52,22 @@ impl Nginx {
                }}\n\
              }}\n"
         );
+        Nginx::run(dir, address, &config)
+    }
+
+    /// Starts nginx on a free port as a caching reverse proxy in front of several gateway
+    /// `replicas` (an `upstream` with keep-alive connections). A replica that refuses or cuts
+    /// a connection is skipped for `fail_timeout`, and the request, chat messages included
+    /// (`non_idempotent`), goes to the next one: a replica killed mid-answer costs no request.
+    pub fn start_balancing(replicas: &[SocketAddr]) -> Nginx {
+        assert!(Path::new(NGINX).exists(), "these tests need nginx: apt-get install nginx (cargo xtask test does)");
+        let dir = tempfile::tempdir().unwrap();
+        let address = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let config = balancing_config(dir.path(), address, replicas, 256);
+        Nginx::run(dir, address, &config)
+    }
+
+    fn run(dir: tempfile::TempDir, address: SocketAddr, config: &str) -> Nginx {
         std::fs::write(dir.path().join("nginx.conf"), config).unwrap();
         let child = Command::new(NGINX)
             .arg("-p")
@@ -75,6 +91,36 @@ impl Nginx {
         }
         nginx
     }
+}
+
+/// nginx's configuration for [`Nginx::start_balancing`], in the folder `dir`, listening on
+/// `address`; `worker_connections` bounds the connections nginx holds at once (clients and
+/// upstreams). `cargo xtask bench scale` proxies with the same directives.
+pub fn balancing_config(dir: &Path, address: SocketAddr, replicas: &[SocketAddr], worker_connections: u32) -> String {
+    let path = dir.display();
+    let servers: String =
+        replicas.iter().map(|replica| format!("server {replica} max_fails=1 fail_timeout=2s; ")).collect();
+    format!(
+        "daemon off; master_process off; worker_processes 1; pid {path}/nginx.pid; error_log {path}/error.log error;\n\
+         events {{ worker_connections {worker_connections}; }}\n\
+         http {{\n\
+           access_log off;\n\
+           client_body_temp_path {path}/body; proxy_temp_path {path}/proxy; fastcgi_temp_path {path}/fastcgi;\n\
+           uwsgi_temp_path {path}/uwsgi; scgi_temp_path {path}/scgi;\n\
+           proxy_cache_path {path}/cache levels=1:2 keys_zone=edge:1m max_size=64m inactive=10m use_temp_path=off;\n\
+           upstream replicas {{ {servers}keepalive 32; }}\n\
+           server {{\n\
+             listen {address};\n\
+             location / {{\n\
+               proxy_pass http://replicas; proxy_http_version 1.1; proxy_set_header Connection \"\";\n\
+               proxy_set_header Host $host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
+               proxy_connect_timeout 1s; proxy_next_upstream error timeout non_idempotent; proxy_next_upstream_tries 2;\n\
+               proxy_cache edge; proxy_cache_revalidate on;\n\
+               add_header X-Cache-Status $upstream_cache_status always;\n\
+             }}\n\
+           }}\n\
+         }}\n"
+    )
 }
 
 impl Drop for Nginx {

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [deploy|widget|gateway|monitoring|import]`: the figures BENCHMARKS.md records, measured here.
+//! `cargo xtask bench [deploy|widget|gateway|monitoring|import|scale]`: the figures BENCHMARKS.md records, measured here.
 //!
 //! `bench`:
 //! 1. the widget's download: gzip size of bundle.js plus its wasm;
@@ -11,6 +11,10 @@
 //! load (`gateway_bench.rs`).
 //!
 //! `bench import`: `docent kb import` throughput against a local site (`tests/benches/import.rs`).
+//!
+//! `bench scale`: two replicas on one PostgreSQL behind nginx: answers through nginx with 1 and 2
+//! replicas, PostgreSQL's added chat latency over SQLite, a deploy's time to every replica
+//! (`bench_scale.rs`).
 //!
 //! `bench deploy`: deploy, quick update, rollback, churn under load, a large complete update and
 //! killed deploys (`tests/benches/deploy.rs`, against a release build).
@@ -33,9 +37,10 @@ pub(crate) fn run(root: &Path, what: Option<&str>) -> anyhow::Result<()> {
         Some("gateway") => crate::gateway_bench::run(root),
         Some("monitoring") => crate::bench_monitoring::run(root),
         Some("import") => run_command(cargo(root).args(["bench", "-p", "docent-tests", "--bench", "import"])),
+        Some("scale") => crate::bench_scale::run(root),
         Some(other) => {
             bail!(
-                "no benchmark named `{other}`: use `cargo xtask bench` or `bench deploy|widget|gateway|monitoring|import`"
+                "no benchmark named `{other}`: use `cargo xtask bench` or `bench deploy|widget|gateway|monitoring|import|scale`"
             )
         }
     }

@@ -289,16 +289,16 @@ struct RestartReport {
 }
 
 /// What one wrk run reported.
-struct WrkReport {
-    requests_per_second: f64,
-    requests: u64,
-    p50: String,
-    p99: String,
+pub(crate) struct WrkReport {
+    pub(crate) requests_per_second: f64,
+    pub(crate) requests: u64,
+    pub(crate) p50: String,
+    pub(crate) p99: String,
     /// Socket errors (connect, read, write, timeout) and non-2xx/3xx answers.
-    failed: u64,
+    pub(crate) failed: u64,
 }
 
-fn wrk(connections: u32, seconds: u32, script: Option<&Path>, url: &str) -> anyhow::Result<WrkReport> {
+pub(crate) fn wrk(connections: u32, seconds: u32, script: Option<&Path>, url: &str) -> anyhow::Result<WrkReport> {
     let text = wrk_output(connections, seconds, script, url)?;
     parse_wrk(&text).with_context(|| format!("cannot read wrk's report: {text}"))
 }
@@ -324,7 +324,7 @@ fn wrk_output(connections: u32, seconds: u32, script: Option<&Path>, url: &str) 
 }
 
 /// A wrk latency (`612.00us`, `7.60ms`, `1.20s`) in seconds.
-fn seconds(latency: &str) -> anyhow::Result<f64> {
+pub(crate) fn seconds(latency: &str) -> anyhow::Result<f64> {
     let split = latency.find(|c: char| c.is_ascii_alphabetic()).context("a latency with a unit")?;
     let (number, unit) = latency.split_at(split);
     let number: f64 = number.parse().with_context(|| format!("cannot read the latency {latency:?}"))?;
@@ -375,11 +375,11 @@ fn in_process_p50(root: &Path) -> anyhow::Result<f64> {
         .context("the answer benchmark printed no p50")
 }
 
-fn target_dir(root: &Path) -> PathBuf {
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
-fn free_address() -> anyhow::Result<String> {
+pub(crate) fn free_address() -> anyhow::Result<String> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string())
 }
 

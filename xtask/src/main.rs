@@ -4,13 +4,15 @@
 //! - `widget`: the widget alone into `target/widget-dist`, printing its sizes.
 //! - `demo`: the widget and debug binaries, then the gateway on :8080 and the demo site on :8081.
 //! - `test`: fmt, clippy (native and wasm), the widget build, every test incl. headless Chromium.
-//! - `bench [deploy | widget | gateway | monitoring | import]`: widget size, answer latency, HTTP load; deploys; the
-//!   launcher in Chromium; the cost of recording events and the analytics query over a million; site import.
+//! - `bench [deploy | widget | gateway | monitoring | import | scale]`: widget size, answer latency, HTTP load;
+//!   deploys; the launcher in Chromium; the cost of recording events and the analytics query over a million;
+//!   site import; replicas on PostgreSQL behind nginx.
 //! - `eval`: retrieval and reply quality on the dev sets, beside a reference BM25.
 //! - `model`: fetches the default embedding model into the cache (test, demo and eval do it too).
 
 mod bench;
 mod bench_monitoring;
+mod bench_scale;
 mod dist;
 mod eval;
 mod gateway_bench;
@@ -24,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-const USAGE: &str = "usage: cargo xtask <dist | widget | demo | test | bench [deploy | widget | gateway | monitoring | import] | eval | model>";
+const USAGE: &str = "usage: cargo xtask <dist | widget | demo | test | bench [deploy | widget | gateway | monitoring | import | scale] | eval | model>";
 
 fn main() -> std::process::ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();

@@ -14,7 +14,7 @@ use docent_protocol::{
     ErrorCode, MAX_MESSAGE_CHARS, MessageReply, MessageRequest, SessionGrant, SessionRequest, Visibility, WidgetConfig,
 };
 use hyper::body::Body;
-use hyper::header::{self, HeaderMap};
+use hyper::header::HeaderMap;
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::body::{bearer_token, read_json};
@@ -47,19 +47,19 @@ where
 {
     let Some(bot) = state.live.get(bot_id) else {
         // Nothing to protect: let any page read that the id is wrong.
-        let mut response = refusal(&ApiError::bot_not_found(bot_id));
+        let mut response = error_response(&ApiError::bot_not_found(bot_id));
         allow_any_origin(&mut response);
         return marked(response, &Cors::SameOrigin);
     };
     let cors = match check_origin(&bot.config, request.headers()) {
         Ok(cors) => cors,
-        Err(err) => return marked(refusal(&err), &Cors::SameOrigin),
+        Err(err) => return marked(error_response(&err), &Cors::SameOrigin),
     };
     let allowed = match endpoint {
         "config" => "GET, OPTIONS",
         "messages" => "POST, OPTIONS",
         "sessions" => "POST, DELETE, OPTIONS",
-        _ => return marked(refusal(&ApiError::not_found()), &cors),
+        _ => return marked(error_response(&ApiError::not_found()), &cors),
     };
     let method = request.method().clone();
     if method == Method::OPTIONS {
@@ -84,22 +84,13 @@ where
             }
         }
     };
-    marked(result.unwrap_or_else(|err| refusal(&err)), &cors)
+    marked(result.unwrap_or_else(|err| error_response(&err)), &cors)
 }
 
 /// Every bot API response, refusals included: never cached, and varying by `Origin`.
 fn marked(mut response: HttpResponse, cors: &Cors) -> HttpResponse {
     no_store(&mut response);
     with_cors(response, cors)
-}
-
-/// An error response, with `Retry-After` when the error says when to come back.
-fn refusal(err: &ApiError) -> HttpResponse {
-    let mut response = error_response(err);
-    if let Some(seconds) = err.retry_after_header() {
-        response.headers_mut().insert(header::RETRY_AFTER, seconds);
-    }
-    response
 }
 
 /// The bot's configuration for a page that asked for `?locale=` (the snippet's `data-locale`) and
@@ -173,7 +164,7 @@ where
     state.limits.message_in(bot.id(), &conversation_id)?;
     let (lifecycle, answering) = (Arc::clone(&state.lifecycle), Arc::clone(bot));
     let reply = tokio::task::spawn_blocking(move || {
-        match lifecycle.consume_message(answering.id(), now()).map_err(|err| ApiError::internal(&err))? {
+        match lifecycle.consume_message(answering.id(), now()).map_err(ApiError::serving)? {
             Quota::Allowed { .. } | Quota::Unlimited => {}
             Quota::LimitReached { limit } => {
                 return Err(ApiError::new(
@@ -203,7 +194,7 @@ async fn session_of(state: &AppState, bot: &str, token: &str) -> Result<Option<S
     let session = tokio::task::spawn_blocking(move || lifecycle.session(&digest, now()))
         .await
         .map_err(|err| ApiError::internal(&err))?
-        .map_err(|err| ApiError::internal(&err))?;
+        .map_err(ApiError::serving)?;
     Ok(session.filter(|session| session.bot == bot))
 }
 
@@ -253,7 +244,7 @@ where
             let secret = tokio::task::spawn_blocking(move || lifecycle.site_secret(&bot_id))
                 .await
                 .map_err(|err| ApiError::internal(&err))?
-                .map_err(|err| ApiError::internal(&err))?
+                .map_err(ApiError::serving)?
                 .ok_or_else(|| ApiError::invalid_request(format!("bot \"{id}\" has no site secret")))?;
             auth::verify_site_token(&secret, id, &token, now())?
         }
@@ -271,7 +262,7 @@ where
     tokio::task::spawn_blocking(move || lifecycle.add_session(&session))
         .await
         .map_err(|err| ApiError::internal(&err))?
-        .map_err(|err| ApiError::internal(&err))?;
+        .map_err(ApiError::serving)?;
     tracing::info!(bot = %id, subject = %truncate(&subject, 64), "staff sign-in");
     Ok(json(StatusCode::OK, &SessionGrant { token, expires_in: auth::SESSION_TTL.as_secs() }))
 }
@@ -285,7 +276,7 @@ async fn sign_out(state: &AppState, bot: &ServedBot, headers: &HeaderMap) -> Res
     tokio::task::spawn_blocking(move || lifecycle.end_session(&session.digest))
         .await
         .map_err(|err| ApiError::internal(&err))?
-        .map_err(|err| ApiError::internal(&err))?;
+        .map_err(ApiError::serving)?;
     let mut response = Response::new(full_body(Bytes::new()));
     *response.status_mut() = StatusCode::NO_CONTENT;
     Ok(response)

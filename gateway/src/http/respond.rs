@@ -30,11 +30,15 @@ pub(super) fn json<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse 
     response
 }
 
-/// The single place where an [`ApiError`] becomes a response.
+/// The single place where an [`ApiError`] becomes a response, with `Retry-After` when the
+/// error says when to come back.
 pub fn error_response(err: &ApiError) -> HttpResponse {
     let mut response = json(err.status(), &err.body());
     if err.code == ErrorCode::Unauthorized {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    if let Some(seconds) = err.retry_after_header() {
+        response.headers_mut().insert(header::RETRY_AFTER, seconds);
     }
     response
 }
