@@ -60,11 +60,14 @@ pub struct ImportReport {
     pub seconds: f64,
 }
 
-/// A step, for a progress bar.
-#[derive(Debug, Clone)]
+/// A step, for a progress bar or the console's live log.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ImportEvent {
-    /// Pages known so far (fetched or queued) and fetched so far.
+    /// About to fetch `url`: pages fetched so far, and pages known so far (fetched or queued).
     Progress { fetched: usize, known: usize, url: String },
+    /// An address left out, with the reason (as the report's `skipped` lists it).
+    Skipped { url: String, reason: String },
 }
 
 /// What an imported file records about its page.
@@ -128,7 +131,9 @@ pub async fn import(
     let mut gone_files: Vec<String> = Vec::new();
     let mut fetched_pages = 0;
     let mut first = true;
+    let mut told_skipped = 0;
     while let Some((url, depth)) = queue.pop_front() {
+        tell_skipped(&report, &mut told_skipped, progress);
         if fetched_pages >= options.max_pages {
             report.skipped.push((url, format!("over --max-pages {}", options.max_pages)));
             continue;
@@ -231,6 +236,7 @@ pub async fn import(
             }
         }
     }
+    tell_skipped(&report, &mut told_skipped, progress);
     // A page imported before but not reached now may only have lost its links: ask it.
     for (file, meta) in &existing {
         if seen_files.contains(file) || gone_files.contains(file) {
@@ -261,6 +267,14 @@ pub async fn import(
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Sends a [`ImportEvent::Skipped`] for each address the report left out since `told`.
+fn tell_skipped(report: &ImportReport, told: &mut usize, progress: &mut (dyn FnMut(ImportEvent) + Send)) {
+    for (url, reason) in report.skipped.iter().skip(*told) {
+        progress(ImportEvent::Skipped { url: url.clone(), reason: reason.clone() });
+    }
+    *told = report.skipped.len();
 }
 
 /// Same-origin page addresses from the site's sitemaps (`/sitemap.xml` and robots.txt's

@@ -25,6 +25,8 @@ pub(crate) enum Role {
     Passage,
     /// A passage's title alone (`Document › Heading`).
     Heading,
+    /// A Q&A pair as "question. sentence", for each sentence of an answer that has several.
+    Sentence,
 }
 
 /// One row of the matrix: the item (by its ordinal in the index) and what the text was.
@@ -43,33 +45,39 @@ pub(crate) struct Vectors {
     pub(crate) matrix: Vec<f32>,
 }
 
-/// Per-item dense score: Q&A pairs take the best of their phrasings and of
-/// "question. answer" (a visitor may ask about what the answer says);
-/// passages the average of "title. text" and the title alone.
+/// Per-item dense score: Q&A pairs take the best of their phrasings, of
+/// "question. answer" and of "question. sentence" for each sentence of a longer
+/// answer (a visitor may ask about what the answer says); passages the average
+/// of "title. text" and the title alone.
 pub(crate) fn item_scores(vectors: &Vectors, query: &[f32]) -> HashMap<u32, f32> {
-    let mut parts: HashMap<u32, (f32, f32, f32)> = HashMap::new(); // (question max, passage, heading)
+    // (question max, passage, heading, sentence max)
+    let mut parts: HashMap<u32, (f32, f32, f32, f32)> = HashMap::new();
     for (row, vector) in vectors.rows.iter().zip(vectors.matrix.chunks_exact(vectors.dimensions)) {
         let score = cosine(query, vector);
-        let entry = parts.entry(row.item).or_insert((f32::MIN, f32::MIN, f32::MIN));
+        let entry = parts.entry(row.item).or_insert((f32::MIN, f32::MIN, f32::MIN, f32::MIN));
         match row.role {
             Role::Question => entry.0 = entry.0.max(score),
             Role::Passage => entry.1 = score,
             Role::Heading => entry.2 = score,
+            Role::Sentence => entry.3 = entry.3.max(score),
         }
     }
     parts
         .into_iter()
-        .map(|(item, (question, passage, heading))| {
-            let score = if question > f32::MIN {
-                question.max(passage)
-            } else if heading > f32::MIN {
-                (passage + heading) / 2.0
-            } else {
-                passage
-            };
-            (item, score)
-        })
+        .map(|(item, (question, passage, heading, sentence))| (item, item_score(question, passage, heading, sentence)))
         .collect()
+}
+
+/// One item's score from the cosines of its vectors by role (`f32::MIN` where it has none;
+/// `question` and `sentence` are the best of their kind): see [`item_scores`].
+fn item_score(question: f32, passage: f32, heading: f32, sentence: f32) -> f32 {
+    if question > f32::MIN {
+        question.max(passage).max(sentence)
+    } else if heading > f32::MIN {
+        (passage + heading) / 2.0
+    } else {
+        passage
+    }
 }
 
 /// The texts to embed, in item order (Q&A pairs first, then passages, as
@@ -83,6 +91,15 @@ pub(crate) fn texts(knowledge: &Knowledge) -> Vec<(Row, String)> {
             out.push((Row { item, role: Role::Question }, phrasing.clone()));
         }
         out.push((Row { item, role: Role::Passage }, format!("{}. {}", pair.question, pair.answer)));
+        // A visitor often asks about one thing the answer says ("Can I leave my car near the
+        // pool?" against a parking answer that also lists bicycle racks): each sentence of a
+        // longer answer, behind its question, is matched on its own too.
+        let sentences = crate::document::sentences(&pair.answer);
+        if sentences.len() > 1 {
+            for sentence in sentences {
+                out.push((Row { item, role: Role::Sentence }, format!("{}. {sentence}", pair.question)));
+            }
+        }
         item += 1;
     }
     for passage in &knowledge.passages {
@@ -203,26 +220,53 @@ mod tests {
             url: None,
             text: "Packages are upgraded with apt.".to_owned(),
         };
-        let pair = QaPair {
-            source: "faq.toml#park".into(),
-            question: "Is there parking?".into(),
-            also: vec!["Where do I park?".into()],
-            answer: "Behind the building.".into(),
+        let pair = |question: &str, also: &[&str], answer: &str| QaPair {
+            source: "faq.toml#q".into(),
+            question: question.into(),
+            also: also.iter().map(|phrasing| (*phrasing).to_owned()).collect(),
+            answer: answer.into(),
             url: None,
         };
-        let knowledge =
-            Knowledge { qa: vec![pair], passages: vec![passage("Upgrading"), passage("001")], ..Knowledge::default() };
+        let qa = vec![
+            pair("Is there parking?", &["Where do I park?"], "Behind the building."),
+            pair("Can I rent a towel?", &[], "Towels cost 2 EUR. Hair dryers are free."),
+        ];
+        let knowledge = Knowledge { qa, passages: vec![passage("Upgrading"), passage("001")], ..Knowledge::default() };
         let rows: Vec<(u32, Role, String)> =
             texts(&knowledge).into_iter().map(|(row, text)| (row.item, row.role, text)).collect();
         let expected = [
             (0, Role::Question, "Is there parking?"),
             (0, Role::Question, "Where do I park?"),
             (0, Role::Passage, "Is there parking?. Behind the building."),
-            (1, Role::Passage, "Upgrading. Packages are upgraded with apt."),
-            (1, Role::Heading, "Upgrading"),
+            (1, Role::Question, "Can I rent a towel?"),
+            (1, Role::Passage, "Can I rent a towel?. Towels cost 2 EUR. Hair dryers are free."),
+            // An answer of several sentences: each behind the question too.
+            (1, Role::Sentence, "Can I rent a towel?. Towels cost 2 EUR."),
+            (1, Role::Sentence, "Can I rent a towel?. Hair dryers are free."),
+            (2, Role::Passage, "Upgrading. Packages are upgraded with apt."),
+            (2, Role::Heading, "Upgrading"),
             // A title without a letter (`001.txt`) means nothing alone.
-            (2, Role::Passage, "001. Packages are upgraded with apt."),
+            (3, Role::Passage, "001. Packages are upgraded with apt."),
         ];
         assert_eq!(rows, expected.map(|(item, role, text)| (item, role, text.to_owned())));
+    }
+
+    #[test]
+    fn an_items_score_combines_its_vectors_by_role() {
+        const NONE: f32 = f32::MIN;
+        // (question, passage, heading, sentence) cosines, and the item's score.
+        let cases = [
+            // Q&A pairs: the best of the question, "question. answer" and one sentence.
+            ((0.5, 0.6, NONE, 0.7), 0.7),
+            ((0.8, 0.6, NONE, 0.7), 0.8),
+            ((0.5, 0.6, NONE, NONE), 0.6),
+            // Passages: "title. text" and the title alone count alike; no title, the text.
+            ((NONE, 0.6, 0.4, NONE), 0.5),
+            ((NONE, 0.6, NONE, NONE), 0.6),
+        ];
+        for ((question, passage, heading, sentence), expected) in cases {
+            let score = item_score(question, passage, heading, sentence);
+            assert!((score - expected).abs() < 1e-6, "{:?}: {score}", (question, passage, heading, sentence));
+        }
     }
 }

@@ -196,7 +196,7 @@ fn split_long(text: &str) -> Vec<String> {
 }
 
 /// Sentences of `text`: each ends after `.`, `!` or `?` followed by whitespace.
-fn sentences(text: &str) -> Vec<&str> {
+pub(crate) fn sentences(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut prev_end_mark = false;

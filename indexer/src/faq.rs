@@ -35,11 +35,25 @@ pub(crate) fn extract(items: Vec<Item>, json_ld: &[String]) -> (Vec<Item>, Vec<F
     let mut structured = json_ld_items(json_ld);
     if !structured.is_empty() {
         found.retain(|item| !structured.iter().any(|known| same_question(&known.question, &item.question)));
+        drop_shown_sections(&items, &structured, &mut used);
         structured.append(&mut found);
         found = structured;
     }
     let rest = items.into_iter().zip(used).filter_map(|(item, used)| (!used).then_some(item)).collect();
     (rest, found)
+}
+
+/// Marks as used each heading that asks a JSON-LD question, with the text under it up to the
+/// next heading: such a page also shows its Q&A pairs as sections, which would otherwise stay
+/// passages competing with their own pair.
+fn drop_shown_sections(items: &[Item], structured: &[FaqItem], used: &mut [bool]) {
+    let mut dropping = false;
+    for (at, item) in items.iter().enumerate() {
+        if let Item::Heading { text, .. } = item {
+            dropping = structured.iter().any(|known| same_question(&known.question, text));
+        }
+        used[at] |= dropping;
+    }
 }
 
 fn text(item: &Item) -> &str {
@@ -340,11 +354,25 @@ mod tests {
 
     #[test]
     fn the_rest_of_the_page_stays_text() {
-        let (found, rest) = items(
-            "<h1>Help</h1><p>Intro stays.</p><details><summary>Why?</summary><p>Because.</p></details><p>Outro stays.</p>",
-        );
-        assert_eq!(found.len(), 1);
-        assert_eq!(rest, ["Intro stays.", "Outro stays."]);
+        let json_ld = "<script type=\"application/ld+json\">{\"@type\":\"FAQPage\",\"mainEntity\":[{\"@type\":\"Question\",\
+                       \"name\":\"Why?\",\"acceptedAnswer\":{\"@type\":\"Answer\",\"text\":\"Because.\"}}]}</script>";
+        let cases = [
+            (
+                "<h1>Help</h1><p>Intro stays.</p><details><summary>Why?</summary><p>Because.</p></details><p>Outro stays.</p>"
+                    .to_owned(),
+                vec!["Intro stays.", "Outro stays."],
+            ),
+            // The sections that show the JSON-LD pairs on the page go with them.
+            (
+                format!("{json_ld}<h1>Help</h1><p>Intro stays.</p><h2>Why?</h2><p>Because.</p><h2>Contact</h2><p>Call.</p>"),
+                vec!["Intro stays.", "Call."],
+            ),
+        ];
+        for (html, expected) in cases {
+            let (found, rest) = items(&html);
+            assert_eq!(found.len(), 1, "{html}");
+            assert_eq!(rest, expected, "{html}");
+        }
     }
 
     #[test]

@@ -51,7 +51,8 @@ pub enum SemanticMode {
     Off,
 }
 
-/// Above this many chunks (Q&A phrasings plus passages), `semantic = "auto"`
+/// Above this many chunks (the texts to embed: Q&A phrasings, answers and the
+/// sentences of longer answers, passages and their titles), `semantic = "auto"`
 /// builds a lexical-only index: embedding runs at about 8-18 chunks per
 /// second on two cores, so 5,000 chunks take 5-10 minutes on a first build.
 pub const AUTO_SEMANTIC_MAX_CHUNKS: usize = 5_000;

@@ -1,4 +1,5 @@
-//! The operator console: sign-in, CSRF, and a deploy with live progress in headless Chromium.
+//! The operator console: sign-in, CSRF, and a deploy and an import with live progress in
+//! headless Chromium.
 
 use std::time::Duration;
 
@@ -47,6 +48,22 @@ async fn an_operator_signs_in_and_deploys_from_the_console() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("console.png"), &shot).unwrap();
     assert!(shot.starts_with(b"\x89PNG"), "a PNG screenshot");
+
+    // The import streams its progress into the page too. This gateway never fetches loopback,
+    // where the demo site runs, and the page says so without a reload.
+    let address = browser.wait_for("input#import-url", WAIT).await.unwrap();
+    browser.type_text(&address, &format!("{}/index.html", stack().allowed_origin())).await.unwrap();
+    browser.click(&browser.wait_for("form[data-import] button", WAIT).await.unwrap()).await.unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let status = browser.text(&browser.wait_for("#import-status", WAIT).await.unwrap()).await.unwrap();
+        if status.starts_with("Import failed:") {
+            assert!(status.contains("private or local address"), "{status}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no outcome of the import within {WAIT:?}: {status:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     browser.quit().await.unwrap();
 }
 

@@ -1,5 +1,6 @@
 //! `docent kb import`: a local site with an FAQ page in each structure, a sitemap, robots.txt,
-//! an off-site redirect, a huge and a slow page, imported twice into a bot's knowledge.
+//! an off-site redirect, a huge and a slow page, imported twice into a bot's knowledge; and the
+//! console's import, which streams its progress as server-sent events.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,8 +8,12 @@ use std::time::Duration;
 use docent_gateway::fetch::FetchLimits;
 use docent_gateway::import::{ImportOptions, import, read_meta};
 use docent_lifecycle::{Lifecycle, LifecycleOptions};
+use docent_tests::alerting::Gateway;
+use docent_tests::http::send;
 use docent_tests::pages::{Page, pages, serve};
 use docent_tests::{copy_tree, workspace_root};
+use hyper::Method;
+use serde_json::Value;
 
 fn page(body: &str) -> Page {
     (
@@ -148,4 +153,115 @@ async fn an_owners_site_becomes_knowledge_and_a_reimport_keeps_it_in_step() {
     let changes = lifecycle.check("pool").unwrap().changes.unwrap();
     assert_eq!(changes.files.changed, [format!("import/{}", file("faq-bold.html"))], "{changes:?}");
     assert_eq!(changes.files.removed, [format!("import/{}", file("about.html"))], "{changes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_streams_an_imports_progress_and_what_it_left_out() {
+    let site = pages([
+        (
+            "/robots.txt",
+            (200, vec![("Content-Type".into(), "text/plain".into())], "User-agent: *\nDisallow: /private/\n".into()),
+        ),
+        (
+            "/",
+            page(
+                "<h1>Lakeside pool</h1><a href=\"/faq-bold.html\">FAQ</a> <a href=\"/faq-dl.html\">Getting here</a> \
+                 <a href=\"/private/staff.html\">Staff</a> <a href=\"/gone.html\">Old news</a>",
+            ),
+        ),
+        ("/faq-bold.html", page(BOLD)),
+        ("/faq-dl.html", page(DL)),
+        ("/private/staff.html", page("<p>Staff only.</p>")),
+    ]);
+    let port = serve(Arc::clone(&site)).await;
+    let origin = format!("http://localhost:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let bots = dir.path().join("bots");
+    copy_tree(&workspace_root().join("demo/bots/brightwater"), &bots.join("pool")).unwrap();
+    let lifecycle = Arc::new(Lifecycle::open(LifecycleOptions::new(dir.path().join("data"), &bots)).unwrap());
+    lifecycle.deploy("pool", "e2e", &mut |_| {}).unwrap();
+    let token = lifecycle.create_admin_token("importer", Some("pool"), "e2e").unwrap();
+    // This gateway may fetch loopback addresses (`--fetch-private`), where the site runs.
+    let mut gateway = Gateway::start(Arc::clone(&lifecycle), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let signed_in =
+        send(gateway.address, Method::POST, "/admin/sign-in", &form, format!("token={token}")).await.unwrap();
+    let cookie = signed_in.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+    let page =
+        send(gateway.address, Method::GET, "/admin/bots/pool", &[("cookie", cookie.as_str())], "").await.unwrap();
+    let html = String::from_utf8_lossy(&page.body).into_owned();
+    assert!(html.contains("data-import") && html.contains("id=\"import-status\""), "{html}");
+    let csrf = html.split("name=\"csrf\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap().to_owned();
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", &csrf)
+        .append_pair("url", &format!("{origin}/"))
+        .finish();
+    let headers = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("cookie", cookie.as_str()),
+        ("accept", "text/event-stream"),
+    ];
+    let streamed = send(gateway.address, Method::POST, "/admin/bots/pool/import", &headers, body).await.unwrap();
+    assert_eq!(streamed.status, 200);
+    assert_eq!(streamed.header("content-type"), Some("text/event-stream"));
+
+    let text = String::from_utf8_lossy(&streamed.body).into_owned();
+    let events: Vec<(String, Value)> = text
+        .split("\n\n")
+        .filter(|block| !block.is_empty())
+        .map(|block| {
+            let name = block.lines().find_map(|line| line.strip_prefix("event: ")).unwrap_or_default().to_owned();
+            let data = block.lines().find_map(|line| line.strip_prefix("data: ")).unwrap_or("null");
+            (name, serde_json::from_str(data).unwrap())
+        })
+        .collect();
+    let of = |wanted: &str| -> Vec<&Value> {
+        events.iter().filter(|(name, _)| name == wanted).map(|(_, data)| data).collect()
+    };
+    // One `page` event before each fetch: how many were fetched, of how many known, and which.
+    let steps: Vec<(u64, u64, String)> = of("page")
+        .into_iter()
+        .map(|data| {
+            let event = &data["event"];
+            (
+                event["fetched"].as_u64().unwrap(),
+                event["known"].as_u64().unwrap(),
+                event["url"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(steps.len(), 4, "{text}");
+    assert_eq!(steps[0], (0, 1, format!("{origin}/")), "{text}");
+    for (i, (fetched, known, url)) in steps.iter().enumerate() {
+        assert_eq!(*fetched, i as u64, "{text}");
+        assert!(*known > *fetched && *known <= 5, "{text}");
+        assert!(of("page").iter().any(|data| data["text"].as_str().unwrap().ends_with(url.as_str())), "{text}");
+    }
+    let skipped: Vec<&str> = of("skipped").into_iter().map(|data| data["text"].as_str().unwrap()).collect();
+    assert_eq!(
+        skipped,
+        [
+            format!("Left out {origin}/private/staff.html: disallowed by robots.txt"),
+            format!("Left out {origin}/gone.html: answers 404 Not Found"),
+        ],
+        "{text}"
+    );
+    let (last, done) = events.last().unwrap();
+    assert_eq!(last, "done", "{text}");
+    assert_eq!(done["report"]["written"].as_array().unwrap().len(), 3, "{text}");
+    assert!(done["text"].as_str().unwrap().starts_with("Import completed: 3 pages written, 0 unchanged"), "{text}");
+    let imported = bots.join(format!("pool/knowledge/import/localhost_{port}"));
+    assert!(imported.join("faq-bold.html").exists() && imported.join("faq-dl.html").exists());
+
+    // An import that cannot start says so as its one event.
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", &csrf)
+        .append_pair("url", "http://localhost:1/")
+        .finish();
+    let failed = send(gateway.address, Method::POST, "/admin/bots/pool/import", &headers, body).await.unwrap();
+    let text = String::from_utf8_lossy(&failed.body).into_owned();
+    assert!(text.starts_with("event: failed\ndata: {\"text\":\"Import failed: "), "{text}");
+    assert_eq!(text.matches("event: ").count(), 1, "{text}");
+    gateway.stop().await;
 }

@@ -7,12 +7,14 @@ use std::process::Command;
 use crate::{cargo, model, run};
 
 /// The dev sets, relative to the workspace root.
-const SETS: [&str; 5] = [
+const SETS: [&str; 7] = [
     "demo/eval/brightwater.toml",
     "demo/eval/debian-faq.toml",
     "demo/eval/debian-faq-answers.toml",
     "demo/eval/pool-faq-bold.toml",
     "demo/eval/pool-faq-details.toml",
+    "demo/eval/dental-faq.toml",
+    "demo/eval/bike-faq.toml",
 ];
 
 pub(crate) fn run_eval(root: &Path) -> anyhow::Result<()> {

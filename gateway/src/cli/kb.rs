@@ -116,6 +116,8 @@ fn import(args: &ImportArgs) -> anyhow::Result<u8> {
             bar.set_position(fetched as u64);
             bar.set_message(url);
         }
+        // The summary below lists what was left out.
+        ImportEvent::Skipped { .. } => {}
     }));
     bar.finish_and_clear();
     let report = report.with_context(|| format!("cannot import {}", args.url))?;

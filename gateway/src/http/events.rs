@@ -1,4 +1,5 @@
-//! Server-sent events: a response body fed from a channel while a long operation (a deploy) runs.
+//! Server-sent events: a response body fed from a channel while a long operation (a deploy, an
+//! import from the owner's site) runs.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -28,6 +29,12 @@ impl EventSender {
     /// operation: its events are dropped.
     pub(super) fn send_blocking<T: Serialize>(&self, event: &str, data: &T) {
         let _ = self.tx.blocking_send(encode(event, data));
+    }
+
+    /// Sends one event from async code, waiting while the reader is behind. A reader that went
+    /// away does not stop the operation: its events are dropped.
+    pub(super) async fn send<T: Serialize>(&self, event: &str, data: &T) {
+        let _ = self.tx.send(encode(event, data)).await;
     }
 }
 

@@ -284,6 +284,14 @@ async fn bot_action(
                 limits: FetchLimits { allow_private: state.fetch_private, ..FetchLimits::default() },
             };
             let target = lifecycle.options().bots_dir.join(bot).join("knowledge").join("import");
+            if wants_events {
+                state.recorder.log(
+                    LogLevel::Info,
+                    Some(bot),
+                    format!("console: import from {url} started by admin:{}", admin.name),
+                );
+                return Ok(site::import_with_progress(target, options));
+            }
             let report = crate::import::import(&target, &options, &mut |_| {})
                 .await
                 .map_err(|err| ApiError::invalid_request(format!("cannot import {url}: {err}")))?;
