@@ -95,6 +95,9 @@ const SNIPPET_CHARS: usize = 200;
 /// Memory each of the index writer's threads may use while building.
 const WRITER_MEMORY_PER_THREAD: usize = 40_000_000;
 
+/// Knowledge below this much text is indexed by one thread into one segment.
+const ONE_THREAD_MAX_BYTES: usize = 8 * 1024 * 1024;
+
 /// Most threads the index writer uses: one per core up to this.
 const MAX_WRITER_THREADS: usize = 4;
 
@@ -845,7 +848,8 @@ fn snippet(generator: &SnippetGenerator, body: &str) -> String {
 }
 
 /// SimpleTokenizer, long-token removal, lowercasing, ASCII folding, the
-/// language's stop words and stemming: used for indexing and for queries.
+/// language's stop words and stemming (remembered, see `stem.rs`): used for indexing
+/// and for queries.
 fn analyzer(language: Language) -> TextAnalyzer {
     let (language, algorithm) = match language {
         Language::En => (tantivy::tokenizer::Language::English, frostem::Algorithm::English),
@@ -998,8 +1002,15 @@ fn schema() -> (Schema, Fields) {
 }
 
 fn write_documents(index: &Index, fields: Fields, knowledge: &Knowledge) -> Result<()> {
-    // Tokenizing and stemming are most of a large build: one writer thread per core.
-    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(MAX_WRITER_THREADS);
+    // Tokenizing and stemming are most of a large build: one writer thread per core. A small
+    // knowledge base keeps one thread, hence one segment, which answers faster.
+    let text_bytes: usize = knowledge.qa.iter().map(|pair| pair.question.len() + pair.answer.len()).sum::<usize>()
+        + knowledge.passages.iter().map(|passage| passage.text.len()).sum::<usize>();
+    let threads = if text_bytes < ONE_THREAD_MAX_BYTES {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, usize::from).min(MAX_WRITER_THREADS)
+    };
     let mut writer: IndexWriter<TantivyDocument> =
         index.writer_with_num_threads(threads, threads * WRITER_MEMORY_PER_THREAD)?;
     let mut ordinal = 0u64;

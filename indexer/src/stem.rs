@@ -1,22 +1,27 @@
 //! The language's Snowball stemmer, remembering the stems it has made: a knowledge base
-//! repeats its words, and stemming every occurrence anew was most of a large build's time.
+//! repeats its words, and stemming every occurrence anew was most of the time of a large
+//! build and of scoring a question's candidates.
 
 use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use tantivy::tokenizer::{Token, TokenFilter, TokenStream, Tokenizer};
 
-/// Distinct words one tokenizer remembers before it starts afresh (a few MB at most).
-const MAX_REMEMBERED: usize = 20_000;
+/// Distinct words remembered (a few MB at most); later new words are stemmed each time.
+const MAX_REMEMBERED: usize = 50_000;
 
 /// A token filter giving the same stems as tantivy's `Stemmer`, each word stemmed once.
+/// Clones (tantivy clones an analyzer per field, thread and query) share one memory.
 #[derive(Clone)]
 pub(crate) struct MemoStemmer {
     stemmer: frostem::Stemmer,
+    /// Word → stem.
+    stems: Arc<RwLock<HashMap<String, String>>>,
 }
 
 impl MemoStemmer {
     pub(crate) fn new(algorithm: frostem::Algorithm) -> MemoStemmer {
-        MemoStemmer { stemmer: frostem::Stemmer::new(algorithm) }
+        MemoStemmer { stemmer: frostem::Stemmer::new(algorithm), stems: Arc::default() }
     }
 }
 
@@ -24,15 +29,13 @@ impl TokenFilter for MemoStemmer {
     type Tokenizer<T: Tokenizer> = MemoStemmerFilter<T>;
 
     fn transform<T: Tokenizer>(self, inner: T) -> MemoStemmerFilter<T> {
-        MemoStemmerFilter { stemmer: self.stemmer, stems: HashMap::new(), inner }
+        MemoStemmerFilter { memo: self, inner }
     }
 }
 
 #[derive(Clone)]
 pub(crate) struct MemoStemmerFilter<T> {
-    stemmer: frostem::Stemmer,
-    /// Word → stem.
-    stems: HashMap<String, String>,
+    memo: MemoStemmer,
     inner: T,
 }
 
@@ -40,17 +43,13 @@ impl<T: Tokenizer> Tokenizer for MemoStemmerFilter<T> {
     type TokenStream<'a> = MemoStemmerStream<'a, T::TokenStream<'a>>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        if self.stems.len() > MAX_REMEMBERED {
-            self.stems.clear();
-        }
-        MemoStemmerStream { tail: self.inner.token_stream(text), stemmer: self.stemmer, stems: &mut self.stems }
+        MemoStemmerStream { tail: self.inner.token_stream(text), memo: &self.memo }
     }
 }
 
 pub(crate) struct MemoStemmerStream<'a, T> {
     tail: T,
-    stemmer: frostem::Stemmer,
-    stems: &'a mut HashMap<String, String>,
+    memo: &'a MemoStemmer,
 }
 
 impl<T: TokenStream> TokenStream for MemoStemmerStream<'_, T> {
@@ -59,16 +58,19 @@ impl<T: TokenStream> TokenStream for MemoStemmerStream<'_, T> {
             return false;
         }
         let token = self.tail.token_mut();
-        match self.stems.get(token.text.as_str()) {
-            Some(stem) => {
+        {
+            let stems = self.memo.stems.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(stem) = stems.get(token.text.as_str()) {
                 token.text.clear();
                 token.text.push_str(stem);
+                return true;
             }
-            None => {
-                let stem = self.stemmer.stem(&token.text).into_owned();
-                let word = std::mem::replace(&mut token.text, stem.clone());
-                self.stems.insert(word, stem);
-            }
+        }
+        let stem = self.memo.stemmer.stem(&token.text).into_owned();
+        let word = std::mem::replace(&mut token.text, stem.clone());
+        let mut stems = self.memo.stems.write().unwrap_or_else(PoisonError::into_inner);
+        if stems.len() < MAX_REMEMBERED {
+            stems.insert(word, stem);
         }
         true
     }
