@@ -209,7 +209,12 @@ impl Bench<'_> {
                     .arg("user root;"),
             )?;
             wait_for_port(&address, &mut nginx)?;
-            wrk(16, LOAD_SECONDS, None, &format!("https://{address}{path}"))?
+            let report = wrk(16, LOAD_SECONDS, None, &format!("https://{address}{path}"))?;
+            // SIGTERM, not the SIGKILL of a dropped `Service`: the master then stops its workers,
+            // which would otherwise outlive it and take CPU from the steps that follow.
+            run_command(Command::new("kill").args(["-TERM", &nginx.child.id().to_string()]))?;
+            nginx.child.wait()?;
+            report
         };
         Ok((docent, nginx))
     }
