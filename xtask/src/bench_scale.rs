@@ -225,15 +225,7 @@ impl Scale {
              }}\n"
         );
         std::fs::write(dir.join("nginx.conf"), config)?;
-        let mut nginx = Service::spawn(
-            Command::new("/usr/sbin/nginx")
-                .arg("-p")
-                .arg(&dir)
-                .arg("-c")
-                .arg(dir.join("nginx.conf"))
-                .arg("-e")
-                .arg(dir.join("error.log")),
-        )?;
+        let mut nginx = Service::spawn(&mut crate::nginx_in(&dir))?;
         wait_for_port(&address, &mut nginx)?;
         Ok(Proxy { address, _nginx: nginx })
     }

@@ -197,17 +197,7 @@ impl Bench<'_> {
                 key.display()
             );
             std::fs::write(dir.join("nginx.conf"), config)?;
-            let mut nginx = Service::spawn(
-                Command::new("/usr/sbin/nginx")
-                    .arg("-p")
-                    .arg(&dir)
-                    .arg("-c")
-                    .arg(dir.join("nginx.conf"))
-                    .arg("-e")
-                    .arg(dir.join("error.log"))
-                    .arg("-g")
-                    .arg("user root;"),
-            )?;
+            let mut nginx = Service::spawn(crate::nginx_in(&dir).args(["-g", "user root;"]))?;
             wait_for_port(&address, &mut nginx)?;
             let report = wrk(16, LOAD_SECONDS, None, &format!("https://{address}{path}"))?;
             // SIGTERM, not the SIGKILL of a dropped `Service`: the master then stops its workers,

@@ -192,6 +192,14 @@ impl Drop for Service {
     }
 }
 
+/// Debian's nginx with `dir` as its prefix, `dir/nginx.conf` as its config and its errors in
+/// `dir/error.log`, for the benchmarks that run one beside Docent.
+fn nginx_in(dir: &Path) -> Command {
+    let mut nginx = Command::new("/usr/sbin/nginx");
+    nginx.arg("-p").arg(dir).arg("-c").arg(dir.join("nginx.conf")).arg("-e").arg(dir.join("error.log"));
+    nginx
+}
+
 /// Waits until something accepts connections on `address`, or the service exits.
 fn wait_for_port(address: &str, service: &mut Service) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
