@@ -358,14 +358,16 @@ impl Lifecycle {
         Ok((report, scan))
     }
 
-    /// Counts one visitor message against the bot's plan. Under a monthly limit it is counted
-    /// in the store at once, exact under concurrency (a durable write per message). Without a
-    /// limit there is nothing to enforce: the message is tallied in memory ([`Quota::Unlimited`])
-    /// and [`Lifecycle::flush_usage`] adds the tally to the store in bulk.
-    pub fn consume_message(&self, bot: &str, now: Timestamp) -> Result<Quota> {
+    /// Counts one visitor message against `plan`, the bot's plan as the caller last read it
+    /// (a gateway's live view, refreshed whenever the store moves). Under a monthly limit the
+    /// message is counted in the store at once, exact under concurrency (a durable write per
+    /// message). Without a limit there is nothing to enforce and no IO: the message is tallied
+    /// in memory ([`Quota::Unlimited`]) and [`Lifecycle::flush_usage`] adds the tally to the
+    /// store in bulk.
+    pub fn consume_message(&self, bot: &str, plan: Option<&Plan>, now: Timestamp) -> Result<Quota> {
         let month = when::month(now);
-        match self.store.plan(bot)? {
-            Some(Plan { expires_at: Some(expired_at), .. }) if expired_at <= now => {
+        match plan {
+            Some(&Plan { expires_at: Some(expired_at), .. }) if expired_at <= now => {
                 Ok(Quota::PlanExpired { expired_at })
             }
             Some(Plan { messages_per_month: Some(_), .. }) => Ok(self.store.consume_message(bot, &month, now)?),

@@ -137,7 +137,7 @@ fn every_failed_prerequisite_is_reported_with_the_seed_text() {
                     Plan { name: "small".into(), messages_per_month: Some(2), storage_bytes: None, expires_at: None };
                 f.lifecycle.set_plan("brightwater", Some(&plan), ACTOR).unwrap();
                 for _ in 0..3 {
-                    f.lifecycle.consume_message("brightwater", when::now()).unwrap();
+                    f.lifecycle.consume_message("brightwater", Some(&plan), when::now()).unwrap();
                 }
             },
             "Message usage limit reached",
@@ -502,7 +502,7 @@ fn messages_to_an_unlimited_bot_are_tallied_then_written_in_bulk() {
     let now = when::now();
     let month = when::month(now);
     for _ in 0..3 {
-        assert_eq!(fixture.lifecycle.consume_message("brightwater", now).unwrap(), Quota::Unlimited);
+        assert_eq!(fixture.lifecycle.consume_message("brightwater", None, now).unwrap(), Quota::Unlimited);
     }
     assert_eq!(fixture.lifecycle.store().usage("brightwater", &month).unwrap(), 0, "not written one by one");
     assert_eq!(fixture.lifecycle.plan("brightwater", now).unwrap().used, 3, "the tally counts in the plan report");
@@ -513,14 +513,20 @@ fn messages_to_an_unlimited_bot_are_tallied_then_written_in_bulk() {
     let plan = Plan { name: "small".into(), messages_per_month: Some(4), storage_bytes: None, expires_at: None };
     fixture.lifecycle.set_plan("brightwater", Some(&plan), ACTOR).unwrap();
     assert_eq!(
-        fixture.lifecycle.consume_message("brightwater", now).unwrap(),
+        fixture.lifecycle.consume_message("brightwater", Some(&plan), now).unwrap(),
         Quota::Allowed { used: 4, limit: Some(4) },
         "a limit counts in the store at once, on top of the bulk count"
     );
-    assert_eq!(fixture.lifecycle.consume_message("brightwater", now).unwrap(), Quota::LimitReached { limit: 4 });
+    assert_eq!(
+        fixture.lifecycle.consume_message("brightwater", Some(&plan), now).unwrap(),
+        Quota::LimitReached { limit: 4 }
+    );
     let expired = Plan { name: "trial".into(), messages_per_month: None, storage_bytes: None, expires_at: Some(now) };
     fixture.lifecycle.set_plan("brightwater", Some(&expired), ACTOR).unwrap();
-    assert_eq!(fixture.lifecycle.consume_message("brightwater", now).unwrap(), Quota::PlanExpired { expired_at: now });
+    assert_eq!(
+        fixture.lifecycle.consume_message("brightwater", Some(&expired), now).unwrap(),
+        Quota::PlanExpired { expired_at: now }
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use docent_lifecycle::store::Plan;
-use docent_tests::http::{Reply, send};
+use docent_tests::http::{Reply, send, until_serving};
 use docent_tests::stack;
 use hyper::Method;
 
@@ -72,7 +72,9 @@ async fn a_deactivated_bot_is_offline_until_activated_again() {
 async fn a_monthly_message_limit_is_exact_under_concurrency() {
     let bot = "lab-quota";
     let plan = Plan { name: "trial".into(), messages_per_month: Some(5), storage_bytes: None, expires_at: None };
-    lifecycle(move |lc| lc.set_plan(bot, Some(&plan), "e2e")).await.unwrap();
+    let revision =
+        lifecycle(move |lc| lc.set_plan(bot, Some(&plan), "e2e").and_then(|()| lc.revision())).await.unwrap();
+    until_serving(stack().gateway, revision).await.unwrap();
     let asks = (0..24).map(|_| tokio::spawn(async move { ask(bot, "Do you ship abroad?").await }));
     let mut statuses = Vec::new();
     for task in asks {

@@ -15,7 +15,7 @@ use docent_gateway::serve::{app_state, run_gateway_with};
 use docent_gateway::server::ServerOptions;
 use docent_lifecycle::store::{AuditEntry, Plan};
 use docent_lifecycle::when::now;
-use docent_tests::http::{Reply, send};
+use docent_tests::http::{Reply, send, until_serving};
 use docent_tests::{HANDBOOK_PASSWORD, Stack, private_stack, stack, workspace_root};
 use hyper::Method;
 use hyper::header::HeaderName;
@@ -133,16 +133,18 @@ async fn four_hundred_concurrent_sign_ins_from_as_many_clients_stay_under_256_mb
 async fn fifty_concurrent_messages_for_the_last_of_a_quota_get_exactly_one_answer() {
     let stack = own_stack().await;
     let lifecycle = Arc::clone(&stack.lifecycle);
-    tokio::task::spawn_blocking(move || {
+    let revision = tokio::task::spawn_blocking(move || {
         let used = lifecycle.plan("brightwater", now())?.used;
         let plan =
             Plan { name: "last".into(), messages_per_month: Some(used + 1), storage_bytes: None, expires_at: None };
-        lifecycle.set_plan("brightwater", Some(&plan), "e2e")
+        lifecycle.set_plan("brightwater", Some(&plan), "e2e")?;
+        lifecycle.revision()
     })
     .await
     .unwrap()
     .unwrap();
     let gateway = stack.gateway;
+    until_serving(gateway, revision).await.unwrap();
     let replies = all_at_once((0..50).map(|_| async move {
         post(gateway, "/v1/bots/brightwater/messages", &[], r#"{"text":"Do you ship abroad?"}"#).await
     }))

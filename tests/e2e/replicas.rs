@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use docent_tests::http::send;
+use docent_tests::http::{send, served_revision, until_serving};
 use docent_tests::postgres::Postgres;
 use docent_tests::{copy_tree, workspace_root};
 use hyper::Method;
@@ -93,7 +93,14 @@ async fn two_replicas_on_postgresql_follow_one_deploy_share_one_exact_quota_and_
     let rolled_back = seen_everywhere(&replicas, &original, "the rollback").await;
     eprintln!("deploy seen by both replicas after {deployed:?}, rollback after {rolled_back:?}");
 
+    let mut before = 0;
+    for replica in &replicas {
+        before = before.max(served_revision(*replica).await.unwrap());
+    }
     run(&["plan", "brightwater", "set", "--messages", "1"]);
+    for replica in &replicas {
+        until_serving(*replica, before + 1).await.unwrap();
+    }
     let asks = (0..RACERS).map(|index| {
         let replica = replicas[index % replicas.len()];
         tokio::spawn(async move {

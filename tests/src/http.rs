@@ -61,3 +61,26 @@ pub async fn send(
     let body = response.into_body().collect().await?.to_bytes();
     Ok(Reply { status, headers, body })
 }
+
+/// The store revision the gateway at `address` serves, from `/readyz`.
+pub async fn served_revision(address: SocketAddr) -> anyhow::Result<u64> {
+    let reply = send(address, Method::GET, "/readyz", &[], "").await?;
+    reply.json()["revision"].as_u64().with_context(|| format!("/readyz of {address} has no revision: {reply:?}"))
+}
+
+/// Waits until the gateway at `address` serves store revision `revision` or a later one, as it
+/// does within a poll interval of an operator's change; fails after 10 s.
+pub async fn until_serving(address: SocketAddr, revision: u64) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        let served = served_revision(address).await?;
+        if served >= revision {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{address} still serves revision {served} of the store's {revision}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -6,6 +6,7 @@
 
 use std::hash::Hash;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use docent_protocol::ErrorCode;
@@ -24,18 +25,22 @@ pub const DEFAULT_MESSAGES_PER_CLIENT: u32 = 30;
 /// `docent serve`'s default chat messages per minute in one conversation.
 pub const DEFAULT_MESSAGES_PER_CONVERSATION: u32 = 12;
 
-/// Keys kept before idle ones (whose bucket is full again) are dropped.
-const MAX_KEYS_BEFORE_CLEANUP: usize = 10_000;
+/// Keys kept before idle ones (whose bucket is full again) are first dropped.
+const MIN_KEYS_BEFORE_CLEANUP: usize = 10_000;
 
 /// One keyed limit: `burst` units at once, refilled one per `refill`.
 pub struct Limit<K: Hash + Eq + Clone> {
     limiter: DefaultKeyedRateLimiter<K>,
+    /// The key count that triggers the next sweep of idle keys: twice what the last sweep
+    /// kept, so that many busy keys (a new conversation per request) never make each request
+    /// scan them all; sweeps stay amortised O(1) per request.
+    cleanup_at: AtomicUsize,
 }
 
 impl<K: Hash + Eq + Clone> Limit<K> {
     pub fn new(burst: NonZeroU32, refill: Duration) -> Limit<K> {
         let quota = Quota::with_period(refill).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)).allow_burst(burst);
-        Limit { limiter: RateLimiter::keyed(quota) }
+        Limit { limiter: RateLimiter::keyed(quota), cleanup_at: AtomicUsize::new(MIN_KEYS_BEFORE_CLEANUP) }
     }
 
     /// `per_minute` units a minute, all of which may come at once.
@@ -45,8 +50,11 @@ impl<K: Hash + Eq + Clone> Limit<K> {
 
     /// Takes one unit for `key`, or says how long until one is free.
     pub fn take(&self, key: &K) -> Result<(), Duration> {
-        if self.limiter.len() > MAX_KEYS_BEFORE_CLEANUP {
+        if self.limiter.len() > self.cleanup_at.load(Ordering::Relaxed) {
             self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+            let kept = self.limiter.len();
+            self.cleanup_at.store(kept.saturating_mul(2).max(MIN_KEYS_BEFORE_CLEANUP), Ordering::Relaxed);
         }
         self.limiter.check_key(key).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
@@ -171,5 +179,24 @@ mod tests {
             unlimited.message_from(visitor).unwrap();
             unlimited.message_in("shop", "c_1").unwrap();
         }
+    }
+
+    #[test]
+    fn idle_keys_are_swept_but_busy_ones_do_not_make_every_request_sweep() {
+        let limit: Limit<u32> = Limit::new(NonZeroU32::MIN, Duration::from_secs(3600));
+        let busy = MIN_KEYS_BEFORE_CLEANUP as u32 * 3;
+        for key in 0..busy {
+            limit.take(&key).unwrap();
+        }
+        assert_eq!(limit.limiter.len(), busy as usize, "no key is idle within the hour, so all are kept");
+        let next = limit.cleanup_at.load(Ordering::Relaxed);
+        assert!(next >= busy as usize, "the next sweep waits for the map to double: {next}");
+        assert!(limit.take(&0).is_err(), "and the kept keys are still braked");
+
+        let refilled_at_once: Limit<u32> = Limit::new(NonZeroU32::MIN, Duration::from_nanos(1));
+        for key in 0..=MIN_KEYS_BEFORE_CLEANUP as u32 + 1 {
+            refilled_at_once.take(&key).unwrap();
+        }
+        assert!(refilled_at_once.limiter.len() < MIN_KEYS_BEFORE_CLEANUP, "idle keys are dropped");
     }
 }

@@ -168,7 +168,8 @@ where
 }
 
 /// 200 when this gateway can serve everything live: the store answers and every live
-/// generation is open. Else 503 `not_ready`, saying what is missing (each bot with why its
+/// generation is open, with the store revision it serves (replicas that lag show a lower one).
+/// Else 503 `not_ready`, saying what is missing (each bot with why its
 /// generation could not be fetched or opened), so a balancer sends
 /// traffic to another replica; `/healthz` stays 200 meanwhile (the process is alive).
 async fn readiness(state: &AppState) -> HttpResponse {
@@ -184,7 +185,7 @@ async fn readiness(state: &AppState) -> HttpResponse {
         missing.push(format!("live generations not open: {}", not_open.join(", ")));
     }
     let mut response = if missing.is_empty() {
-        json(StatusCode::OK, &serde_json::json!({"status": "ready"}))
+        json(StatusCode::OK, &serde_json::json!({"status": "ready", "revision": state.live.revision()}))
     } else {
         error_response(&ApiError::new(ErrorCode::NotReady, missing.join("; ")))
     };

@@ -164,7 +164,10 @@ where
     state.limits.message_in(bot.id(), &conversation_id)?;
     let (lifecycle, answering) = (Arc::clone(&state.lifecycle), Arc::clone(bot));
     let reply = tokio::task::spawn_blocking(move || {
-        match lifecycle.consume_message(answering.id(), now()).map_err(ApiError::serving)? {
+        match lifecycle
+            .consume_message(answering.id(), answering.state.plan.as_ref(), now())
+            .map_err(ApiError::serving)?
+        {
             Quota::Allowed { .. } | Quota::Unlimited => {}
             Quota::LimitReached { limit } => {
                 return Err(ApiError::new(
