@@ -23,9 +23,9 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 use docent_analytics::privacy::{VisitorHasher, redact};
@@ -84,6 +84,9 @@ impl Question {
 pub struct Recorder {
     queue: Option<SyncSender<Record>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// The writer, to wake when a batch is full or on shutdown; it sleeps otherwise, so a
+    /// request never pays for waking it.
+    writer_thread: Option<Thread>,
     /// Records dropped: the queue was full, or the outage backlog was.
     dropped: Arc<AtomicU64>,
     /// Records sent and not yet written (nor dropped).
@@ -115,6 +118,7 @@ impl Recorder {
         };
         Recorder {
             queue: writer.is_some().then_some(queue),
+            writer_thread: writer.as_ref().map(|writer| writer.thread().clone()),
             writer: Mutex::new(writer),
             dropped,
             queued,
@@ -129,6 +133,7 @@ impl Recorder {
         Recorder {
             queue: None,
             writer: Mutex::new(None),
+            writer_thread: None,
             dropped: Arc::new(AtomicU64::new(0)),
             queued: Arc::new(AtomicU64::new(0)),
             visitors: VisitorHasher::default(),
@@ -254,6 +259,9 @@ impl Recorder {
             // Waits for room: at shutdown, losing nothing matters more than speed.
             let _ = queue.send(Record::Stop);
         }
+        if let Some(writer) = &self.writer_thread {
+            writer.unpark();
+        }
         let writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
         if let Some(writer) = writer
             && writer.join().is_err()
@@ -265,9 +273,15 @@ impl Recorder {
     fn send(&self, record: Record) {
         let Some(queue) = &self.queue else { return };
         // Counted before the send, so the writer never takes one not yet counted.
-        self.queued.fetch_add(1, Ordering::Relaxed);
+        let before = self.queued.fetch_add(1, Ordering::Relaxed);
         match queue.try_send(record) {
-            Ok(()) => {}
+            Ok(()) => {
+                if (before + 1).is_multiple_of(MAX_BATCH as u64)
+                    && let Some(writer) = &self.writer_thread
+                {
+                    writer.unpark();
+                }
+            }
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
                 self.queued.fetch_sub(1, Ordering::Relaxed);
                 self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -399,10 +413,11 @@ impl Outage {
     }
 }
 
-/// The writer thread: gathers records for up to [`FLUSH_INTERVAL`] and writes them in one
-/// transaction; keeps them through an outage of the store and retries with a growing wait;
-/// purges old texts every [`PURGE_INTERVAL`]. Ends on [`Record::Stop`] or when every sender
-/// is gone.
+/// The writer thread: sleeps until a write is due ([`FLUSH_INTERVAL`] after the last, or
+/// sooner when the [`Recorder`] wakes it for a full batch or a stop), then takes everything
+/// queued and writes it in transactions; keeps records through an outage of the store and
+/// retries with a growing wait; purges old texts every [`PURGE_INTERVAL`]. Ends on
+/// [`Record::Stop`] or when every sender is gone.
 fn write_batches(lifecycle: &Lifecycle, records: &Receiver<Record>, retention_seconds: &AtomicI64, counts: &Counts) {
     let store = lifecycle.store();
     let mut backlog = Backlog::default();
@@ -412,17 +427,14 @@ fn write_batches(lifecycle: &Lifecycle, records: &Receiver<Record>, retention_se
     let mut next_purge = Instant::now() + FIRST_PURGE_DELAY;
     loop {
         let next_write = outage.as_ref().map_or(last_flush + FLUSH_INTERVAL, |outage| outage.next_attempt);
-        let stop = match records.recv_timeout(next_write.saturating_duration_since(Instant::now())) {
-            Ok(Record::Event(event)) => {
-                backlog.events.push_back(event);
-                false
+        std::thread::park_timeout(next_write.saturating_duration_since(Instant::now()));
+        let stop = loop {
+            match records.try_recv() {
+                Ok(Record::Event(event)) => backlog.events.push_back(event),
+                Ok(Record::Log(record)) => backlog.logs.push_back(record),
+                Ok(Record::Stop) | Err(TryRecvError::Disconnected) => break true,
+                Err(TryRecvError::Empty) => break false,
             }
-            Ok(Record::Log(record)) => {
-                backlog.logs.push_back(record);
-                false
-            }
-            Ok(Record::Stop) | Err(RecvTimeoutError::Disconnected) => true,
-            Err(RecvTimeoutError::Timeout) => false,
         };
         let over = backlog.trim(BACKLOG_CAPACITY);
         if over > 0 {

@@ -22,7 +22,7 @@ const UNLIMITED_MESSAGES: &str = "1000000000";
 pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
     ensure_packages("the gateway benchmark", &[("wrk", "/usr/bin/wrk"), ("nginx", "/usr/sbin/nginx")])?;
     let widget = dist::build_widget(root)?;
-    let in_process_p50 = in_process_p50(root)?;
+    let in_process = in_process_answering(root)?;
     run_command(cargo(root).args(["build", "--release", "-p", "docent-gateway"]))?;
     let docent = target_dir(root).join("release/docent");
     let work = target_dir(root).join("bench-gateway");
@@ -41,7 +41,6 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
         )?;
     }
 
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     let mut answers = Vec::new();
     {
         let address = free_address()?;
@@ -60,9 +59,12 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
 
     println!();
     println!("== HTTP answers (wrk, {LOAD_SECONDS} s each) against in-process answering ==");
-    println!("in-process p50 {:.1} µs: {:.0} answers/s per core", in_process_p50 * 1e6, 1.0 / in_process_p50);
+    println!(
+        "in-process: {:.0} answers/s on 1 thread, {:.0} on {} threads",
+        in_process.one_thread, in_process.every_core, in_process.cores
+    );
     for (connections, report) in &answers {
-        let in_process = connections.min(&(cores as u32)).to_owned() as f64 / in_process_p50;
+        let in_process = if *connections == 1 { in_process.one_thread } else { in_process.every_core };
         println!(
             "{connections:>2} connections: {:.0} requests/s, p50 {}, p99 {}, {} failed; in-process {:.0}/s: {:.2}x",
             report.requests_per_second,
@@ -350,8 +352,14 @@ fn parse_wrk(text: &str) -> Option<WrkReport> {
     })
 }
 
-/// The p50 of in-process answering in seconds, from `cargo bench -p docent-gateway --bench answer`.
-fn in_process_p50(root: &Path) -> anyhow::Result<f64> {
+/// In-process answering throughput, from `cargo bench -p docent-gateway --bench answer`.
+struct InProcess {
+    one_thread: f64,
+    every_core: f64,
+    cores: usize,
+}
+
+fn in_process_answering(root: &Path) -> anyhow::Result<InProcess> {
     let output = cargo(root)
         .args(["bench", "-p", "docent-gateway", "--bench", "answer"])
         .stderr(Stdio::inherit())
@@ -362,12 +370,25 @@ fn in_process_p50(root: &Path) -> anyhow::Result<f64> {
     if !output.status.success() {
         bail!("the answer benchmark failed ({})", output.status);
     }
-    text.split("p50 ")
-        .nth(1)
-        .and_then(|rest| rest.split(" µs").next())
-        .and_then(|micros| micros.trim().parse::<f64>().ok())
-        .map(|micros| micros / 1e6)
-        .context("the answer benchmark printed no p50")
+    let runs = throughput_lines(&text);
+    match runs.as_slice() {
+        [(1, one_thread), .., (cores, every_core)] => {
+            Ok(InProcess { one_thread: *one_thread, every_core: *every_core, cores: *cores })
+        }
+        _ => bail!("the answer benchmark printed no throughput lines"),
+    }
+}
+
+/// `(threads, answers per second)` of each "in-process throughput, N threads: X answers/s" line.
+fn throughput_lines(text: &str) -> Vec<(usize, f64)> {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("in-process throughput, ")?;
+            let (threads, rest) = rest.split_once(" threads: ")?;
+            let per_second = rest.strip_suffix(" answers/s")?;
+            Some((threads.parse().ok()?, per_second.parse().ok()?))
+        })
+        .collect()
 }
 
 pub(crate) fn target_dir(root: &Path) -> PathBuf {
@@ -381,6 +402,15 @@ pub(crate) fn free_address() -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_in_process_throughput_lines() {
+        let text = "answer latency (in-process, lexical only, 35 questions x 200 rounds): p50 120.0 µs, p99 300.0 µs\n\
+                    in-process throughput, 1 threads: 6512 answers/s\n\
+                    in-process throughput, 2 threads: 11804 answers/s\n";
+        assert_eq!(throughput_lines(text), vec![(1, 6512.0), (2, 11804.0)]);
+        assert!(throughput_lines("p50 120.0 µs").is_empty());
+    }
 
     #[test]
     fn reads_wrk_reports() {
