@@ -3,7 +3,8 @@
 //! `proxy_next_upstream`), each test under a steady load of chat requests through nginx: a
 //! deploy and a rollback reach both replicas within 2 s with no failed request; a replica
 //! killed with SIGKILL costs no request and serves the current generation once restarted;
-//! PostgreSQL restarted under load makes chat answer 503 `store_unavailable` with `Retry-After`
+//! PostgreSQL restarted under load makes chat that needs the store (a bot under a monthly
+//! limit, whose messages are counted there) answer 503 `store_unavailable` with `Retry-After`
 //! within a bound (never a hang), the replicas reconnect by themselves, and every event sent
 //! meanwhile reaches the store.
 
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use docent_tests::http::{Reply, send};
+use docent_tests::http::{Reply, send, served_revision, until_serving};
 use docent_tests::nginx::Nginx;
 use docent_tests::postgres::Postgres;
 use docent_tests::{copy_tree, workspace_root};
@@ -288,6 +289,15 @@ async fn a_replica_killed_under_load_costs_no_request_and_comes_back_on_the_curr
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgresql_restarted_under_load_means_503_with_retry_after_and_no_lost_event() {
     let mut cluster = Cluster::start("proxy_outage").await;
+    // Under a monthly limit every message is counted in the store: chat needs it.
+    let mut before = 0;
+    for replica in &cluster.replicas {
+        before = before.max(served_revision(*replica).await.unwrap());
+    }
+    cluster.cli(&["plan", "brightwater", "set", "--messages", "1000000"]).await;
+    for replica in &cluster.replicas {
+        until_serving(*replica, before + 1).await.unwrap();
+    }
     let load = Load::start(cluster.nginx.address);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
