@@ -21,12 +21,11 @@ use docent_tests::postgres::Postgres;
 use docent_tests::{copy_tree, workspace_root};
 use hyper::Method;
 
+use crate::replicas::{greeting, seen_everywhere};
 use crate::restart::{Gateway, docent_binary};
 
 /// The origin `demo/bots/brightwater/bot.toml` allows.
 const ORIGIN: &str = "http://localhost:8081";
-/// How soon every replica must serve what the store made live.
-const PROPAGATION: Duration = Duration::from_secs(2);
 /// Chat requests in flight at once through nginx.
 const LOAD_CLIENTS: usize = 6;
 /// The longest any chat request may take, the store down or not: the pool waits 1 s for a
@@ -124,24 +123,6 @@ impl Cluster {
         let postgres = self.postgres.as_ref().unwrap();
         postgres.sql(database, &format!("SELECT count(*) FROM events WHERE {condition}")).unwrap().parse().unwrap()
     }
-}
-
-async fn greeting(replica: SocketAddr) -> String {
-    let reply = send(replica, Method::GET, "/v1/bots/brightwater/config", &[("origin", ORIGIN)], "").await.unwrap();
-    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
-    reply.json()["greeting"].as_str().unwrap().to_owned()
-}
-
-/// Waits until every replica shows a greeting containing `expected`; fails after [`PROPAGATION`].
-async fn seen_everywhere(replicas: &[SocketAddr], expected: &str, what: &str) -> Duration {
-    let started = Instant::now();
-    for replica in replicas {
-        while !greeting(*replica).await.contains(expected) {
-            assert!(started.elapsed() < PROPAGATION, "{what} not served by {replica} within {PROPAGATION:?}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-    started.elapsed()
 }
 
 async fn chat(address: SocketAddr) -> anyhow::Result<Reply> {
