@@ -1,6 +1,7 @@
 //! The dashboard's charts as standalone SVG documents, drawn with plotters (no script, no web font).
 
 use plotters::coord::Shift;
+use plotters::coord::types::{RangedCoordu64, RangedCoordusize};
 use plotters::prelude::*;
 
 use crate::{Bucket, Heatmap};
@@ -30,21 +31,7 @@ pub(crate) fn paint_replies<DB: DrawingBackend>(
     bucket_seconds: i64,
 ) -> Result<(), String> {
     let top = series.iter().map(|bucket| bucket.sums.replies()).max().unwrap_or(0).max(1);
-    let mut chart = ChartBuilder::on(root)
-        .margin(12)
-        .caption("Replies by tier", (FONT, 16))
-        .x_label_area_size(28)
-        .y_label_area_size(44)
-        .build_cartesian_2d(0..series.len().max(1), 0..top + top / 10 + 1)
-        .map_err(text)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(8)
-        .x_label_formatter(&|index| series.get(*index).map_or_else(String::new, |b| label(b.start, bucket_seconds)))
-        .label_style((FONT, 12))
-        .draw()
-        .map_err(text)?;
+    let mut chart = time_chart(root, "Replies by tier", 44, series, bucket_seconds, top + top / 10 + 1)?;
     for (tier, color) in [("Answer", ANSWER), ("Suggestions", SUGGESTIONS), ("I don't know", UNKNOWN)] {
         let bars = series.iter().enumerate().map(|(index, bucket)| {
             let sums = &bucket.sums;
@@ -61,13 +48,7 @@ pub(crate) fn paint_replies<DB: DrawingBackend>(
             .label(tier)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FONT, 12))
-        .background_style(WHITE.mix(0.8))
-        .draw()
-        .map_err(text)
+    draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
 /// Mean reply latency per bucket, in milliseconds, with the 2 s target as a line.
@@ -88,21 +69,7 @@ pub(crate) fn paint_latency<DB: DrawingBackend>(
         .map(|(index, bucket)| (index, bucket.sums.latency_ms_sum / bucket.sums.replies()))
         .collect();
     let top = points.iter().map(|(_, ms)| *ms).max().unwrap_or(0).max(2_200);
-    let mut chart = ChartBuilder::on(root)
-        .margin(12)
-        .caption("Mean response time (ms)", (FONT, 16))
-        .x_label_area_size(28)
-        .y_label_area_size(52)
-        .build_cartesian_2d(0..series.len().max(1), 0..top + top / 10)
-        .map_err(text)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(8)
-        .x_label_formatter(&|index| series.get(*index).map_or_else(String::new, |b| label(b.start, bucket_seconds)))
-        .label_style((FONT, 12))
-        .draw()
-        .map_err(text)?;
+    let mut chart = time_chart(root, "Mean response time (ms)", 52, series, bucket_seconds, top + top / 10)?;
     chart
         .draw_series(LineSeries::new([(0, 2_000), (series.len().max(1), 2_000)], UNKNOWN.stroke_width(1)))
         .map_err(text)?
@@ -113,13 +80,7 @@ pub(crate) fn paint_latency<DB: DrawingBackend>(
         .map_err(text)?
         .label("mean")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], LATENCY));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT, 12))
-        .background_style(WHITE.mix(0.8))
-        .draw()
-        .map_err(text)
+    draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 /// Visitor messages per weekday and UTC hour: darker is busier.
@@ -167,6 +128,50 @@ pub fn heatmap(cells: &Heatmap) -> ChartResult {
         chart.draw_series(squares).map_err(text)?;
         Ok(())
     })
+}
+
+/// A chart over [`crate::Bucket`]s: one x step per bucket, labelled with its start, and
+/// `0..y_end` up the side, in an area `y_label_width` pixels wide.
+type TimeChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordusize, RangedCoordu64>>;
+
+fn time_chart<'a, DB: DrawingBackend + 'a>(
+    root: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    y_label_width: u32,
+    series: &[Bucket],
+    bucket_seconds: i64,
+    y_end: u64,
+) -> Result<TimeChart<'a, DB>, String> {
+    let mut chart = ChartBuilder::on(root)
+        .margin(12)
+        .caption(caption, (FONT, 16))
+        .x_label_area_size(28)
+        .y_label_area_size(y_label_width)
+        .build_cartesian_2d(0..series.len().max(1), 0..y_end)
+        .map_err(text)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(8)
+        .x_label_formatter(&|index| series.get(*index).map_or_else(String::new, |b| label(b.start, bucket_seconds)))
+        .label_style((FONT, 12))
+        .draw()
+        .map_err(text)?;
+    Ok(chart)
+}
+
+/// The series' legend, in a half-transparent box at `position`.
+fn draw_legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut TimeChart<'a, DB>,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FONT, 12))
+        .background_style(WHITE.mix(0.8))
+        .draw()
+        .map_err(text)
 }
 
 /// A bucket's axis label: `24 Nov` for days, `14h` for hours.

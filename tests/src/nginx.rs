@@ -93,34 +93,17 @@ impl Nginx {
     }
 }
 
-/// nginx's configuration for [`Nginx::start_balancing`], in the folder `dir`, listening on
-/// `address`; `worker_connections` bounds the connections nginx holds at once (clients and
-/// upstreams). `cargo xtask bench scale` proxies with the same directives.
+/// nginx's configuration for [`Nginx::start_balancing`] (`tests/nginx/balancing.conf`, which
+/// `cargo xtask bench scale` proxies with too), in the folder `dir`, listening on `address`;
+/// `worker_connections` bounds the connections nginx holds at once (clients and upstreams).
 pub fn balancing_config(dir: &Path, address: SocketAddr, replicas: &[SocketAddr], worker_connections: u32) -> String {
-    let path = dir.display();
     let servers: String =
         replicas.iter().map(|replica| format!("server {replica} max_fails=1 fail_timeout=2s; ")).collect();
-    format!(
-        "daemon off; master_process off; worker_processes 1; pid {path}/nginx.pid; error_log {path}/error.log error;\n\
-         events {{ worker_connections {worker_connections}; }}\n\
-         http {{\n\
-           access_log off;\n\
-           client_body_temp_path {path}/body; proxy_temp_path {path}/proxy; fastcgi_temp_path {path}/fastcgi;\n\
-           uwsgi_temp_path {path}/uwsgi; scgi_temp_path {path}/scgi;\n\
-           proxy_cache_path {path}/cache levels=1:2 keys_zone=edge:1m max_size=64m inactive=10m use_temp_path=off;\n\
-           upstream replicas {{ {servers}keepalive 32; }}\n\
-           server {{\n\
-             listen {address};\n\
-             location / {{\n\
-               proxy_pass http://replicas; proxy_http_version 1.1; proxy_set_header Connection \"\";\n\
-               proxy_set_header Host $host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
-               proxy_connect_timeout 1s; proxy_next_upstream error timeout non_idempotent; proxy_next_upstream_tries 2;\n\
-               proxy_cache edge; proxy_cache_revalidate on;\n\
-               add_header X-Cache-Status $upstream_cache_status always;\n\
-             }}\n\
-           }}\n\
-         }}\n"
-    )
+    include_str!("../nginx/balancing.conf")
+        .replace("{dir}", &dir.display().to_string())
+        .replace("{worker_connections}", &worker_connections.to_string())
+        .replace("{servers}", &servers)
+        .replace("{address}", &address.to_string())
 }
 
 impl Drop for Nginx {

@@ -196,34 +196,18 @@ impl Scale {
         Ok(gateway)
     }
 
-    /// nginx in front of `replicas`, with the directives of `docent_tests::nginx::balancing_config`.
+    /// nginx in front of `replicas`, configured from `tests/nginx/balancing.conf` as the replica tests are.
     fn nginx(&self, replicas: &[String]) -> anyhow::Result<Proxy> {
         let address = free_address()?;
         let dir = self.work.join(format!("nginx-{}", replicas.len()));
         std::fs::create_dir_all(&dir)?;
-        let d = dir.display();
         let servers: String =
             replicas.iter().map(|replica| format!("server {replica} max_fails=1 fail_timeout=2s; ")).collect();
-        let config = format!(
-            "daemon off; master_process off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log error;\n\
-             events {{ worker_connections 1024; }}\n\
-             http {{\n\
-               access_log off;\n\
-               client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;\n\
-               uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
-               proxy_cache_path {d}/cache levels=1:2 keys_zone=edge:1m max_size=64m inactive=10m use_temp_path=off;\n\
-               upstream replicas {{ {servers}keepalive 32; }}\n\
-               server {{\n\
-                 listen {address};\n\
-                 location / {{\n\
-                   proxy_pass http://replicas; proxy_http_version 1.1; proxy_set_header Connection \"\";\n\
-                   proxy_set_header Host $host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
-                   proxy_connect_timeout 1s; proxy_next_upstream error timeout non_idempotent; proxy_next_upstream_tries 2;\n\
-                   proxy_cache edge; proxy_cache_revalidate on;\n\
-                 }}\n\
-               }}\n\
-             }}\n"
-        );
+        let config = include_str!("../../tests/nginx/balancing.conf")
+            .replace("{dir}", &dir.display().to_string())
+            .replace("{worker_connections}", "1024")
+            .replace("{servers}", &servers)
+            .replace("{address}", &address);
         std::fs::write(dir.join("nginx.conf"), config)?;
         let mut nginx = Service::spawn(&mut crate::nginx_in(&dir))?;
         wait_for_port(&address, &mut nginx)?;
