@@ -130,10 +130,11 @@ pub fn heatmap(cells: &Heatmap) -> ChartResult {
     })
 }
 
-/// A chart over [`crate::Bucket`]s: one x step per bucket, labelled with its start, and
-/// `0..y_end` up the side, in an area `y_label_width` pixels wide.
+/// A chart with one x step per [`crate::Bucket`] and counts up the side.
 type TimeChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordusize, RangedCoordu64>>;
 
+/// A [`TimeChart`] with its mesh drawn: each step labelled with its bucket's start, and
+/// `0..y_end` up the side, in an area `y_label_width` pixels wide.
 fn time_chart<'a, DB: DrawingBackend + 'a>(
     root: &'a DrawingArea<DB, Shift>,
     caption: &str,
