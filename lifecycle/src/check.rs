@@ -370,12 +370,18 @@ impl Lifecycle {
             Some(&Plan { expires_at: Some(expired_at), .. }) if expired_at <= now => {
                 Ok(Quota::PlanExpired { expired_at })
             }
-            Some(Plan { messages_per_month: Some(_), .. }) => Ok(self.store.consume_message(bot, &month, now)?),
+            _ if Lifecycle::message_counted_in_store(plan) => Ok(self.store.consume_message(bot, &month, now)?),
             _ => {
                 *self.tally().entry((bot.to_owned(), month)).or_default() += 1;
                 Ok(Quota::Unlimited)
             }
         }
+    }
+
+    /// Whether [`Lifecycle::consume_message`] under `plan` writes to the store (a monthly limit
+    /// to enforce), rather than tallying in memory with no IO.
+    pub fn message_counted_in_store(plan: Option<&Plan>) -> bool {
+        plan.is_some_and(|plan| plan.messages_per_month.is_some())
     }
 
     /// Adds the messages tallied by [`Lifecycle::consume_message`] to the store's usage. What

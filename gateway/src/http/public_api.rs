@@ -27,6 +27,7 @@ use crate::error::{ApiError, truncate};
 use crate::live::ServedBot;
 use crate::recorder::Question;
 use crate::widget_text;
+use docent_lifecycle::Lifecycle;
 use docent_lifecycle::reply::reply;
 use docent_lifecycle::when::now;
 use docent_store::{Quota, Session};
@@ -166,8 +167,7 @@ where
     // runtime's thread, where a hand-off to the blocking pool and back would cost about as much
     // again. Embedding the question (semantic search) or counting against a monthly limit (a
     // store write) goes to the blocking pool.
-    let off_runtime =
-        bot.knowledge.is_semantic() || bot.state.plan.as_ref().is_some_and(|plan| plan.messages_per_month.is_some());
+    let off_runtime = bot.knowledge.is_semantic() || Lifecycle::message_counted_in_store(bot.state.plan.as_ref());
     let (lifecycle, answering) = (Arc::clone(&state.lifecycle), Arc::clone(bot));
     let answer = move || {
         match lifecycle
